@@ -1,0 +1,1 @@
+"""The VFIO harness: core model, scenario language, interpreter, CLI and pytest plugin."""

@@ -1,0 +1,211 @@
+"""The interface between the scenario interpreter and a system under test (a backend).
+
+One method per operation and one per observable attribute. Arguments are plain values (names,
+ints, strings) so that a backend can be anything: the core model (`model`, the default), or a
+class named by an import path `package.module:Class`, built as `Class(defaults)`.
+
+Contract for every method: a failure raises `harness.vfio.catalog.VfioError` with a catalog id
+and changes no state. Names are the scenario's names; the interpreter has already checked that
+they exist and have the right kind, and that values fit their fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+UnmapMode = Literal["v1", "v2"]
+Reserved = Literal["x86", "none"]
+BarKind = Literal["mem32", "mem64", "io"]
+WindowKind = Literal["mmio32", "mmio64", "io"]
+Perm = Literal["rw", "r", "w", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A guest allocation window `[base, base+size)`."""
+
+    base: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoreDefaults:
+    """Defaults a run starts from; `-D vfio:<option>=<value>` overrides them."""
+
+    pgsize: int = 4096
+    limit: int = 65535
+    mode: UnmapMode = "v2"
+    reserved: Reserved = "x86"
+    mmio32: Window = Window(0xC000_0000, 640 << 20)
+    mmio64: Window = Window(0x100_0000_0000, 1 << 40)
+    io: Window = Window(0x1000, 60 << 10)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A system under test driven by scenarios."""
+
+    name: str  # the project name of this backend for issue-linked annotations (`model`)
+
+    # declarations
+    def container(
+        self,
+        name: str,
+        *,
+        mode: UnmapMode | None = None,
+        pgsize: int | None = None,
+        limit: int | None = None,
+        reserved: Reserved | None = None,
+    ) -> None:
+        """Create a container; None means the run's default."""
+        ...
+
+    def window(self, kind: WindowKind, base: int, size: int) -> None:
+        """Replace the guest allocation window of that kind."""
+        ...
+
+    def device(self, name: str, bdf: str) -> None:
+        """Declare a device. A bad BDF raises `device.invalid:bdf` but the device is declared."""
+        ...
+
+    def device_bar(
+        self, device: str, index: int, kind: BarKind, size: int, *, prefetch: bool = False
+    ) -> None:
+        """Add a BAR to a declared device (a bad one raises `device.invalid:*`, nothing added)."""
+        ...
+
+    def device_rom(self, device: str, size: int) -> None:
+        """Add an expansion ROM to a declared device."""
+        ...
+
+    def device_msix(
+        self,
+        device: str,
+        vectors: int,
+        table_bar: int,
+        table_offset: int,
+        pba_bar: int,
+        pba_offset: int,
+    ) -> None:
+        """Add MSI-X; called after every bar/rom member of the device has been added."""
+        ...
+
+    def attach(self, device: str, container: str) -> None:
+        """Join the device's group to the container."""
+        ...
+
+    # operations
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: Perm = "rw") -> None:
+        """VFIO_IOMMU_MAP_DMA."""
+        ...
+
+    def unmap(self, container: str, iova: int, size: int) -> int:
+        """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""
+        ...
+
+    def unmap_all(self, container: str) -> int:
+        """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped."""
+        ...
+
+    def alloc(self, device: str) -> None:
+        """Place every BAR (and the ROM) of the device in the guest windows."""
+        ...
+
+    def cfg_read(self, device: str, offset: int, size: int = 4) -> int:
+        """Guest config-space read."""
+        ...
+
+    def cfg_write(self, device: str, offset: int, value: int, size: int = 4) -> None:
+        """Guest config-space write."""
+        ...
+
+    def msix_entry(self, device: str, vector: int, addr: int, data: int) -> None:
+        """Program table entry `vector` (address as 64 bits, data as 32 bits)."""
+        ...
+
+    def msix_mask(self, device: str, vector: int) -> None:
+        """Set the entry's mask bit."""
+        ...
+
+    def msix_unmask(self, device: str, vector: int) -> None:
+        """Clear the entry's mask bit (needs a valid MSI address)."""
+        ...
+
+    def msix_enable(self, device: str, on: bool) -> None:
+        """Set or clear Message Control bit 15 (Enable)."""
+        ...
+
+    def msix_fmask(self, device: str, on: bool) -> None:
+        """Set or clear Message Control bit 14 (Function Mask)."""
+        ...
+
+    def irq(self, device: str, vector: int) -> None:
+        """The device raises `vector`."""
+        ...
+
+    # observable attributes (container)
+    def mappings(self, container: str) -> int:
+        """Number of mappings."""
+        ...
+
+    def mapped(self, container: str) -> int:
+        """Bytes mapped."""
+        ...
+
+    def avail(self, container: str) -> int:
+        """Mappings still available before the entry limit."""
+        ...
+
+    def mapped_at(self, container: str, iova: int) -> bool:
+        """Whether a mapping holds byte `iova`."""
+        ...
+
+    def translate(self, container: str, iova: int) -> int:
+        """The vaddr byte `iova` maps to; an unmapped iova raises `scenario.error:eval`."""
+        ...
+
+    # observable attributes (device)
+    def bar_size(self, device: str, index: int) -> int:
+        """Size of BAR `index` (0 when absent)."""
+        ...
+
+    def bar_gpa(self, device: str, index: int) -> int:
+        """Guest address of BAR `index` (0 before allocation, or when absent)."""
+        ...
+
+    def rom_size(self, device: str) -> int:
+        """Size of the ROM (0 when absent)."""
+        ...
+
+    def rom_gpa(self, device: str) -> int:
+        """Guest address of the ROM (0 before allocation, or when absent)."""
+        ...
+
+    def msix_vectors(self, device: str) -> int:
+        """Vector count (0 without MSI-X)."""
+        ...
+
+    def msix_enabled(self, device: str) -> bool:
+        """Message Control Enable."""
+        ...
+
+    def msix_function_masked(self, device: str) -> bool:
+        """Message Control Function Mask."""
+        ...
+
+    def msix_masked(self, device: str, vector: int) -> bool:
+        """The entry's own mask bit."""
+        ...
+
+    def msix_pending(self, device: str, vector: int) -> bool:
+        """The vector's PBA bit."""
+        ...
+
+    def msix_delivered(self, device: str, vector: int) -> int:
+        """Messages delivered on the vector so far."""
+        ...
+
+    def msix_configured(self, device: str) -> int:
+        """Entries holding a valid MSI address."""
+        ...
