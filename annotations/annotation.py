@@ -97,7 +97,8 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
-    """Everything read from one test's files: annotations in file order, then diagnostics."""
+    """Everything read from one test's files (`files`, in order): annotations, diagnostics."""
 
+    files: tuple[str, ...] = ()
     annotations: tuple[Annotation, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
