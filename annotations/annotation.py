@@ -19,6 +19,10 @@ class Kind(enum.Enum):
     IGNORE_OTHERS = "IgnoreOthers"
     IGNORE_FILE = "IgnoreFile"
     IGNORE_FILE_LIST = "IgnoreFileList"
+    # This engine's file-level forms for outputs without a line (Silver has none; see README.md).
+    EXPECTED_FILE = "ExpectedFileOutput"
+    UNEXPECTED_FILE = "UnexpectedFileOutput"
+    MISSING_FILE = "MissingFileOutput"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +57,9 @@ class IssueRef:
 class Annotation:
     """One `//::` annotation: where it is written (`line`) and the line it targets (`target`).
 
-    `target` is None only for file-level kinds (IgnoreFile, IgnoreFileList). `output_id` is None
-    for IgnoreOthers and the file-level kinds; `issue` is None for ExpectedOutput and IgnoreOthers.
+    `target` is None only for file-level kinds (IgnoreFile, IgnoreFileList and the
+    `*FileOutput` kinds). `output_id` is None for IgnoreOthers, IgnoreFile and IgnoreFileList;
+    `issue` is None for ExpectedOutput, ExpectedFileOutput and IgnoreOthers.
     """
 
     kind: Kind

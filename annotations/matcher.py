@@ -1,0 +1,269 @@
+"""Matching: outputs + annotations + the projects in force → an `Outcome`, by Silver's rules.
+
+This is Silver's `OutputMatcher` and the verdict logic of its `AnnotationBasedTestSuite`
+(viper.silver.testing), with two deliberate differences, both documented in README.md: an
+output matches only annotations of its own file (Silver compares lines only), and outputs
+without a line are matched by the file-level `*FileOutput` forms (Silver never matches them).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+from annotations.annotation import (
+    Annotation,
+    Diagnostic,
+    IssueRef,
+    Kind,
+    Output,
+    OutputId,
+    ReadResult,
+)
+from annotations.kinds import (
+    ACCEPTING_KINDS,
+    EXPECTED_KINDS,
+    KNOWN_BUG_KINDS,
+    MATCHED_KINDS,
+    MISSING_KINDS,
+)
+from annotations.outcome import Finding, FindingKind, Outcome, Verdict
+
+# Silver's TestErrorType order, which its failure message groups by.
+_FINDING_ORDER = {
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            FindingKind.UNREADABLE,
+            FindingKind.ANNOTATION_ERROR,
+            FindingKind.ADDITIONAL_OUTPUT,
+            FindingKind.EXPECTED_BUT_MISSING,
+            FindingKind.UNEXPECTED_BUT_MISSING,
+            FindingKind.MISSING_BUT_PRESENT,
+        )
+    )
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _project_pattern(annotation_project: str) -> re.Pattern[str]:
+    # Silver: currentProject.matches(s"(?i)(.*?-)?$annotationProject(-.*?)?"). Java's (?i) folds
+    # ASCII only, hence re.ASCII. Silver splices the name in unescaped; here it is literal.
+    return re.compile(
+        r"(?:.*?-)?" + re.escape(annotation_project) + r"(?:-.*?)?", re.IGNORECASE | re.ASCII
+    )
+
+
+def project_matches(annotation_project: str, project: str) -> bool:
+    """Silver's rule: `project` is the annotation's project, ignoring case, `X-`/`-Y` affixes."""
+    return _project_pattern(annotation_project).fullmatch(project) is not None
+
+
+def _java_split_colon(text: str) -> list[str]:
+    # Java's split(":"): no colon → the text itself; else trailing empty parts are dropped.
+    if ":" not in text:
+        return [text]
+    parts = text.split(":")
+    while parts and not parts[-1]:
+        parts.pop()
+    return parts
+
+
+def id_matches(annotation_id: OutputId, output_id: str) -> bool:
+    """Silver's OutputAnnotationId.matches: an id without reason matches any reason of its key."""
+    parts = _java_split_colon(output_id)
+    if len(parts) == 1:
+        return annotation_id.key == output_id and annotation_id.reason is None
+    if not parts:  # Silver's assertion fails on ids made of colons only; nothing matches them
+        return False
+    return annotation_id.key == parts[0] and annotation_id.reason in (None, parts[1])
+
+
+def _in_force(annotation: Annotation, projects: tuple[str, ...]) -> bool:
+    issue = annotation.issue
+    return issue is None or any(project_matches(issue.project, p) for p in projects)
+
+
+def ignored_files(read: ReadResult, projects: Iterable[str]) -> tuple[str, ...]:
+    """The files of `read` not to run: IgnoreFile for a project in force, or any IgnoreFileList."""
+    projects = tuple(projects)
+    if any(a.kind is Kind.IGNORE_FILE_LIST for a in read.annotations):
+        return read.files  # Silver: an IgnoreFileList ignores every file, for every project
+    ignored = {
+        a.file for a in read.annotations if a.kind is Kind.IGNORE_FILE and _in_force(a, projects)
+    }
+    return tuple(file for file in read.files if file in ignored)
+
+
+def _ignore_issues(read: ReadResult, projects: tuple[str, ...]) -> tuple[IssueRef, ...]:
+    links = [
+        a.issue
+        for a in read.annotations
+        if a.issue is not None
+        and (
+            a.kind is Kind.IGNORE_FILE_LIST
+            or (a.kind is Kind.IGNORE_FILE and _in_force(a, projects))
+        )
+    ]
+    return tuple(dict.fromkeys(links))
+
+
+def _diagnostic_finding(diagnostic: Diagnostic) -> Finding:
+    return Finding(
+        FindingKind.ANNOTATION_ERROR,
+        diagnostic.file,
+        diagnostic.line,
+        None,
+        diagnostic.message,
+        diagnostic=diagnostic,
+    )
+
+
+def match(
+    outputs: Iterable[Output],
+    read: ReadResult,
+    projects: Iterable[str],
+    *,
+    strict: bool = True,
+) -> Outcome:
+    """Judge a run's outputs against the annotations read for the projects in force."""
+    projects = tuple(projects)
+    ignored = set(ignored_files(read, projects))
+    if read.files and all(file in ignored for file in read.files):
+        return Outcome(
+            Verdict.IGNORED, issues=_ignore_issues(read, projects), warnings=read.diagnostics
+        )
+
+    findings: list[Finding] = []
+    warnings: list[Diagnostic] = []
+    for diagnostic in read.diagnostics:
+        if diagnostic.silver or strict:
+            findings.append(_diagnostic_finding(diagnostic))
+        else:
+            warnings.append(diagnostic)
+
+    in_force = [
+        a
+        for a in read.annotations
+        if a.kind in MATCHED_KINDS and a.file not in ignored and _in_force(a, projects)
+    ]
+    by_line: dict[tuple[str, int | None], list[int]] = {}
+    for index, annotation in enumerate(in_force):
+        by_line.setdefault((annotation.file, annotation.target), []).append(index)
+
+    accepted: set[int] = set()
+    matched: list[tuple[Output, Annotation | None]] = []
+    for output in outputs:
+        candidates = [
+            i
+            for i in by_line.get((output.file, output.line), ())
+            if in_force[i].kind is Kind.IGNORE_OTHERS or id_matches(_id_of(in_force[i]), output.id)
+        ]
+        missing = next((i for i in candidates if in_force[i].kind in MISSING_KINDS), None)
+        accepting = next((i for i in candidates if in_force[i].kind in ACCEPTING_KINDS), None)
+        if missing is not None:
+            findings.append(_missing_but_present(in_force[missing], output))
+        elif accepting is not None:
+            accepted.add(accepting)
+            matched.append((output, in_force[accepting]))
+        elif candidates:
+            matched.append((output, None))  # IgnoreOthers on that line
+        else:
+            findings.append(_additional(output))
+
+    missing_ones = [a for a in in_force if a.kind in MISSING_KINDS]
+    for index, annotation in enumerate(in_force):
+        if annotation.kind not in ACCEPTING_KINDS or index in accepted:
+            continue
+        if annotation.kind in EXPECTED_KINDS:
+            if not any(_same_source(m, annotation) for m in missing_ones):
+                findings.append(_expected_but_missing(annotation))
+        else:
+            findings.append(_unexpected_but_missing(annotation))
+
+    findings.sort(key=lambda finding: _FINDING_ORDER[finding.kind])
+    issues: tuple[IssueRef, ...]
+    known_bugs = [a.issue for a in in_force if a.kind in KNOWN_BUG_KINDS and a.issue is not None]
+    if findings:
+        verdict, issues = Verdict.FAILED, ()
+    elif known_bugs:
+        verdict, issues = Verdict.KNOWN_FAILURE, tuple(dict.fromkeys(known_bugs))
+    else:
+        verdict, issues = Verdict.PASSED, ()
+    return Outcome(verdict, tuple(findings), issues, tuple(matched), tuple(warnings))
+
+
+def _id_of(annotation: Annotation) -> OutputId:
+    assert annotation.output_id is not None
+    return annotation.output_id
+
+
+def _same_source(missing: Annotation, expected: Annotation) -> bool:
+    # Silver's sameSource: same file, same target, equal id (key and reason alike).
+    return (
+        missing.file == expected.file
+        and missing.target == expected.target
+        and missing.output_id == expected.output_id
+    )
+
+
+def _where(annotation: Annotation) -> str:
+    if annotation.target is None:
+        return f"in {annotation.file} (file-level, written on line {annotation.line})"
+    return f"on line {annotation.target}"
+
+
+def _additional(output: Output) -> Finding:
+    where = "without a line" if output.line is None else f"on line {output.line}"
+    detail = f": {output.message}" if output.message else ""
+    return Finding(
+        FindingKind.ADDITIONAL_OUTPUT,
+        output.file,
+        output.line,
+        output.id,
+        f"output [{output.id}] {where} is not expected by any annotation{detail}",
+        output=output,
+    )
+
+
+def _expected_but_missing(annotation: Annotation) -> Finding:
+    output_id = _id_of(annotation)
+    return Finding(
+        FindingKind.EXPECTED_BUT_MISSING,
+        annotation.file,
+        annotation.target if annotation.target is not None else annotation.line,
+        str(output_id),
+        f"{annotation.kind.value}({output_id}) expects output [{output_id}] {_where(annotation)}, "
+        "but it did not occur",
+        annotation=annotation,
+    )
+
+
+def _unexpected_but_missing(annotation: Annotation) -> Finding:
+    output_id = _id_of(annotation)
+    return Finding(
+        FindingKind.UNEXPECTED_BUT_MISSING,
+        annotation.file,
+        annotation.target if annotation.target is not None else annotation.line,
+        str(output_id),
+        f"{annotation.kind.value}({output_id}, {annotation.issue}) records a known bug producing "
+        f"[{output_id}] {_where(annotation)}, but the output did not occur: the bug looks fixed, "
+        "so remove the annotation",
+        annotation=annotation,
+    )
+
+
+def _missing_but_present(annotation: Annotation, output: Output) -> Finding:
+    output_id = _id_of(annotation)
+    return Finding(
+        FindingKind.MISSING_BUT_PRESENT,
+        output.file,
+        output.line,
+        output.id,
+        f"{annotation.kind.value}({output_id}, {annotation.issue}) records a known bug hiding "
+        f"[{output_id}] {_where(annotation)}, but output [{output.id}] occurred: the bug looks "
+        "fixed, so remove the annotation",
+        annotation=annotation,
+        output=output,
+    )

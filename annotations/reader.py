@@ -1,0 +1,306 @@
+"""Reading annotations: text (or files) → annotations and diagnostics, by Silver's rules.
+
+Silver's reader (viper.silver.testing.TestAnnotationParser) removes every CR, splits on LF
+(dropping trailing empty lines, as Java's `split` does), trims each line of characters
+<= U+0020, and treats a trimmed line starting with `//::` as an annotation line. Annotations
+stack until the next line that does not start with `//`, which is their target; a stack still
+open at the end of the file is dropped. This module reproduces that exactly, and reports as
+diagnostics what Silver loses silently (see `kinds.DiagnosticKind`).
+
+Cost: one regular-expression scan of the whole text finds the lines that hold `//::` or a near
+miss of it; only those lines, and the few lines between a stack and its target, are looked at.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from annotations.annotation import Annotation, Diagnostic, ReadResult
+from annotations.checks import Catalog, duplicates
+from annotations.forms import Form, FormError, parse_form
+from annotations.hints import body_hint, looks_like_keyword, repair
+from annotations.kinds import (
+    FILE_LEVEL_KINDS,
+    DiagnosticKind,
+)
+
+# Java's String.trim: every character <= U+0020.
+TRIM = "".join(chr(code) for code in range(0x21))
+_SUSPICIOUS_ID = re.compile(r"[\x00-\x20(),]")
+
+
+def read_text(
+    text: str,
+    file: str = "<text>",
+    *,
+    prefix: str = "//",
+    catalog: Collection[str] | None = None,
+) -> ReadResult:
+    """Read the annotations of one text, as Silver reads one file."""
+    return read_texts([(file, text)], prefix=prefix, catalog=catalog)
+
+
+def read_texts(
+    texts: Sequence[tuple[str, str]],
+    *,
+    prefix: str = "//",
+    catalog: Collection[str] | None = None,
+) -> ReadResult:
+    """Read the annotations of a multi-file test given as (file, text) pairs, in order."""
+    scanner = _scanner(prefix)
+    known = Catalog.of(catalog)
+    annotations: list[Annotation] = []
+    diagnostics: list[Diagnostic] = []
+    for file, text in texts:
+        found, findings = scanner.read(text, file)
+        if len(found) > 1:
+            findings.extend(duplicates(found))
+        if known is not None:
+            findings.extend(known.check(found))
+        if len(findings) > 1:
+            findings.sort(key=lambda d: (d.line, d.column))
+        annotations.extend(found)
+        diagnostics.extend(findings)
+    return ReadResult(tuple(file for file, _ in texts), tuple(annotations), tuple(diagnostics))
+
+
+def read_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    prefix: str = "//",
+    catalog: Collection[str] | None = None,
+) -> ReadResult:
+    """Read the annotations of files (UTF-8; read errors propagate), keyed by `str(path)`."""
+    texts = []
+    for path in paths:
+        # newline="" keeps CRs, which Silver removes itself (a lone CR is not a line break).
+        with open(path, encoding="utf-8", newline="") as handle:
+            texts.append((str(path), handle.read()))
+    return read_texts(texts, prefix=prefix, catalog=catalog)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An annotation read but not yet given its target."""
+
+    form: Form
+    line: int
+    column: int
+    text: str
+
+
+@functools.cache
+def _scanner(prefix: str) -> _Scanner:
+    if not prefix or any(ch in TRIM for ch in prefix):
+        raise ValueError(f"comment prefix {prefix!r} must be non-empty and hold no blanks")
+    return _Scanner(prefix)
+
+
+class _Scanner:
+    """Reads one text for one comment prefix; compiled patterns are shared per prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.marker = prefix + "::"
+        last = re.escape(prefix[-1])
+        # Candidates: `//::`, and near misses such as `// ::` and `////::`.
+        self.candidates = re.compile(re.escape(prefix) + rf"[ \t{last}]*::")
+        self.comment_miss = re.compile(re.escape(prefix) + rf"(?:[ \t]+|{last}+[ \t]*)::[ \t]*")
+        self.code_miss = re.compile(re.escape(self.marker) + r"[ \t]*")
+
+    def read(self, text: str, file: str) -> tuple[list[Annotation], list[Diagnostic]]:
+        """Annotations (file order) and diagnostics of one text."""
+        if "\r" in text:
+            text = text.replace("\r", "")
+        size = len(text)
+        end = size  # Java's split drops trailing empty lines: no line starts at or after `end`
+        while end and text[end - 1] == "\n":
+            end -= 1
+        prefix, marker = self.prefix, self.marker
+        annotations: list[Annotation] = []
+        diagnostics: list[Diagnostic] = []
+        pending: list[_Pending] = []
+        resume, resume_line = 0, 1  # where the search for the pending stack's target goes on
+        cursor, cursor_line = 0, 1
+        last_start = -1
+
+        def settle(upto: int, at_eof: bool) -> None:
+            nonlocal resume, resume_line
+            position, line = resume, resume_line
+            while position < upto and position < end:
+                stop = text.find("\n", position)
+                if stop < 0:
+                    stop = size
+                trimmed = text[position:stop].strip(TRIM)
+                if not trimmed.startswith(prefix):
+                    self._finish(pending, file, line, not trimmed, annotations, diagnostics)
+                    pending.clear()
+                    return
+                position, line = stop + 1, line + 1
+            resume, resume_line = position, line
+            if at_eof:
+                for item in pending:
+                    diagnostics.append(
+                        Diagnostic(
+                            DiagnosticKind.PENDING_AT_END_OF_FILE.value,
+                            file,
+                            item.line,
+                            item.column,
+                            f"`{item.text}` has no target: no line that is not a comment follows "
+                            "it, so Silver drops it",
+                            "put the annotation directly above the line it is about",
+                        )
+                    )
+                pending.clear()
+
+        for found in self.candidates.finditer(text):
+            start = text.rfind("\n", 0, found.start()) + 1
+            if start == last_start:
+                continue
+            last_start = start
+            line_no = cursor_line + text.count("\n", cursor, start)
+            cursor, cursor_line = start, line_no
+            stop = text.find("\n", found.end())
+            if stop < 0:
+                stop = size
+            raw = text[start:stop]
+            trimmed = raw.strip(TRIM)
+            column = len(raw) - len(raw.lstrip(TRIM)) + 1
+            if trimmed.startswith(marker):
+                if pending:
+                    settle(start, at_eof=False)
+                if trimmed.startswith(marker + " "):
+                    body = trimmed[len(marker) + 1 :]
+                    form, odd = _parse(body)
+                    if isinstance(form, Form):
+                        # Lines up to here are comments (settled above): resume after this one.
+                        resume, resume_line = stop + 1, line_no + 1
+                        pending.append(_Pending(form, line_no, column, trimmed))
+                        if odd:
+                            diagnostics.append(_odd_id(form, file, line_no, column, trimmed))
+                    else:
+                        diagnostics.append(
+                            Diagnostic(
+                                DiagnosticKind.PARSE_ERROR.value,
+                                file,
+                                line_no,
+                                column + len(marker) + form.column,
+                                f"cannot parse annotation `{trimmed}`: {form.message}",
+                                body_hint(body, prefix),
+                                silver=True,
+                            )
+                        )
+                else:
+                    fixed = repair(trimmed[len(marker) :])
+                    suggestion = f"; did you mean `{marker} {fixed}`?" if fixed else ""
+                    diagnostics.append(
+                        Diagnostic(
+                            DiagnosticKind.PARSE_ERROR.value,
+                            file,
+                            line_no,
+                            column + len(marker),
+                            f"cannot parse annotation `{trimmed}`: `{marker}` must be followed "
+                            "by exactly one space",
+                            f"write `{marker} ` before the keyword{suggestion}",
+                            silver=True,
+                        )
+                    )
+            elif trimmed.startswith(prefix):
+                miss = self.comment_miss.match(trimmed)
+                if miss is not None and looks_like_keyword(trimmed[miss.end() :]):
+                    fixed = repair(trimmed[miss.end() :])
+                    shown = f"`{marker} {fixed}`" if fixed else f"`{marker} ...`"
+                    diagnostics.append(
+                        Diagnostic(
+                            DiagnosticKind.NEAR_MISS.value,
+                            file,
+                            line_no,
+                            column,
+                            f"`{trimmed}` is read as a plain comment, not as an annotation",
+                            f"did you mean {shown}? (an annotation line starts with exactly "
+                            f"`{marker} `)",
+                        )
+                    )
+            else:
+                index = raw.find(marker)
+                miss = self.code_miss.match(raw, index) if index >= 0 else None
+                if miss is not None and looks_like_keyword(raw[miss.end() :]):
+                    diagnostics.append(
+                        Diagnostic(
+                            DiagnosticKind.NEAR_MISS.value,
+                            file,
+                            line_no,
+                            index + 1,
+                            f"`{raw[index:].strip(TRIM)}` follows code on the same line, so it "
+                            "is not an annotation",
+                            "put the annotation on a line of its own, directly above this line",
+                        )
+                    )
+        if pending:
+            settle(size, at_eof=True)
+        return annotations, diagnostics
+
+    @staticmethod
+    def _finish(
+        pending: list[_Pending],
+        file: str,
+        target: int,
+        blank: bool,
+        annotations: list[Annotation],
+        diagnostics: list[Diagnostic],
+    ) -> None:
+        for item in pending:
+            form = item.form
+            located = form.kind not in FILE_LEVEL_KINDS
+            annotations.append(
+                Annotation(
+                    form.kind,
+                    file,
+                    item.line,
+                    target if located else None,
+                    form.output_id,
+                    form.issue,
+                    item.column,
+                )
+            )
+            if located and blank:
+                diagnostics.append(
+                    Diagnostic(
+                        DiagnosticKind.BLANK_TARGET.value,
+                        file,
+                        item.line,
+                        item.column,
+                        f"`{item.text}` targets line {target}, which is blank, so it can never "
+                        "match an output",
+                        "remove the blank line, or move the annotation directly above its line",
+                    )
+                )
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(body: str) -> tuple[Form | FormError, bool]:
+    """The body's form, and whether its id holds characters no output id can hold."""
+    form = parse_form(body)
+    output_id = form.output_id if isinstance(form, Form) else None
+    odd = output_id is not None and (
+        not output_id.key or _SUSPICIOUS_ID.search(str(output_id)) is not None
+    )
+    return form, odd
+
+
+def _odd_id(form: Form, file: str, line: int, column: int, text: str) -> Diagnostic:
+    """An id Silver accepts but that no output can carry (empty; blanks, commas, parentheses)."""
+    return Diagnostic(
+        DiagnosticKind.NEAR_MISS.value,
+        file,
+        line,
+        column,
+        f"`{text}` has the id `{form.output_id}`, which is empty or holds a blank, comma or "
+        "parenthesis",
+        "an id is `KEY:REASON` without blanks; the issue link belongs to `UnexpectedOutput` "
+        "and `MissingOutput`",
+    )
