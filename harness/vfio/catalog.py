@@ -30,6 +30,7 @@ class ErrorId(enum.Enum):
     DEVICE_INVALID_BAR_INDEX = "device.invalid:bar.index"
     DEVICE_INVALID_BAR_SLOT = "device.invalid:bar.slot"
     DEVICE_INVALID_BAR_SIZE = "device.invalid:bar.size"
+    DEVICE_INVALID_BAR_PREFETCH = "device.invalid:bar.prefetch"
     DEVICE_INVALID_MSIX_VECTORS = "device.invalid:msix.vectors"
     DEVICE_INVALID_MSIX_LOCATION = "device.invalid:msix.location"
     DEVICE_INVALID_MSIX_DUPLICATE = "device.invalid:msix.duplicate"
@@ -41,6 +42,7 @@ class ErrorId(enum.Enum):
     MSIX_UNSUPPORTED = "msix.failed:unsupported"
     MSIX_VECTOR_OUT_OF_RANGE = "msix.failed:vector.out.of.range"
     MSIX_UNMASK_UNCONFIGURED = "msix.unmask.failed:unconfigured"
+    MSIX_ENTRY_UNMASKED_INVALID = "msix.entry.failed:unmasked.invalid"
     IRQ_VECTOR_OUT_OF_RANGE = "irq.failed:vector.out.of.range"
     ASSERT_FALSE = "assert.failed:assertion.false"
     PARSER_ERROR = "parser.error"
@@ -81,6 +83,9 @@ DESCRIPTIONS: Mapping[ErrorId, str] = {
     ErrorId.DEVICE_INVALID_BAR_SIZE: (
         "BAR size not a power of two, below the minimum (mem 16, io 4, rom 2K), or io above 256"
     ),
+    ErrorId.DEVICE_INVALID_BAR_PREFETCH: (
+        "an io BAR declared prefetchable (bit 3 is an address bit of an I/O BAR) (extension)"
+    ),
     ErrorId.DEVICE_INVALID_MSIX_VECTORS: "MSI-X with 0 or more than 2048 vectors",
     ErrorId.DEVICE_INVALID_MSIX_LOCATION: (
         "MSI-X table or PBA in an absent or io BAR, outside its BAR, overlapping,"
@@ -96,6 +101,10 @@ DESCRIPTIONS: Mapping[ErrorId, str] = {
     ErrorId.MSIX_VECTOR_OUT_OF_RANGE: "MSI-X vector at or above the device's vector count",
     ErrorId.MSIX_UNMASK_UNCONFIGURED: (
         "unmask of an entry without a valid MSI address (0xfeeXXXXX, high dword 0)"
+    ),
+    ErrorId.MSIX_ENTRY_UNMASKED_INVALID: (
+        "programming an unmasked entry with an address that is not a valid MSI address"
+        " (extension; keeps unmasked <= configured)"
     ),
     ErrorId.IRQ_VECTOR_OUT_OF_RANGE: "irq on a vector the device does not have",
     ErrorId.ASSERT_FALSE: "an assert, or a '== VALUE' check, is false",

@@ -1,0 +1,254 @@
+"""The core model as a backend: `harness.backend.Backend` over `harness.vfio`.
+
+This is the one place that turns the interpreter's plain values (names, ints, option strings)
+into the core's types (`Iova`, `Hva`, `BarSpec`, enums) and back. Value errors the core raises
+for options it cannot accept (a page size that is not a power of two, a window that wraps)
+become `scenario.error:bad.option`, so every failure a scenario sees is a catalog id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from harness.backend import BarKind, CoreDefaults, Perm, Reserved, UnmapMode, WindowKind
+from harness.vfio import bars, dma
+from harness.vfio.address import Hva, Iova, Range
+from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.device import Device
+from harness.vfio.msix import Msix
+from harness.vfio.pci import Bdf
+from harness.vfio.vmm import Vmm
+
+T = TypeVar("T")
+
+_RESERVED: dict[str, tuple[Range, ...]] = {"x86": dma.X86_MSI_RESERVED, "none": ()}
+
+
+def _bad_option(call: Callable[[], T]) -> T:
+    """Run a core constructor, reporting a rejected value as `scenario.error:bad.option`."""
+    try:
+        return call()
+    except (ValueError, KeyError) as error:
+        raise VfioError(ErrorId.SCENARIO_BAD_OPTION, str(error)) from None
+
+
+def _value_range(call: Callable[[], T]) -> T:
+    """Run a core operation, reporting a value too wide for its field as `value.range`."""
+    try:
+        return call()
+    except ValueError as error:
+        raise VfioError(ErrorId.SCENARIO_VALUE_RANGE, str(error)) from None
+
+
+class ModelBackend:
+    """The reference backend: the Python core model (`harness.vfio`)."""
+
+    name = "model"
+
+    def __init__(self, defaults: CoreDefaults = CoreDefaults()) -> None:  # noqa: B008
+        self.defaults = defaults
+        self.vmm = _bad_option(
+            lambda: Vmm(
+                {
+                    bars.WindowKind.MMIO32: bars.Window(defaults.mmio32.base, defaults.mmio32.size),
+                    bars.WindowKind.MMIO64: bars.Window(defaults.mmio64.base, defaults.mmio64.size),
+                    bars.WindowKind.IO: bars.Window(defaults.io.base, defaults.io.size),
+                }
+            )
+        )
+        self.containers: dict[str, dma.Container] = {}
+        self.devices: dict[str, Device] = {}
+
+    # -- declarations ----------------------------------------------------------------------
+
+    def container(
+        self,
+        name: str,
+        *,
+        mode: UnmapMode | None = None,
+        pgsize: int | None = None,
+        limit: int | None = None,
+        reserved: Reserved | None = None,
+    ) -> None:
+        """Create a container; None means the run's default."""
+        d = self.defaults
+        self.containers[name] = _bad_option(
+            lambda: dma.Container(
+                pgsize=d.pgsize if pgsize is None else pgsize,
+                limit=d.limit if limit is None else limit,
+                mode=dma.UnmapMode(d.mode if mode is None else mode),
+                reserved=_RESERVED[d.reserved if reserved is None else reserved],
+            )
+        )
+
+    def window(self, kind: WindowKind, base: int, size: int) -> None:
+        """Replace the guest allocation window of that kind."""
+        _bad_option(lambda: self.vmm.set_window(bars.WindowKind(kind), bars.Window(base, size)))
+
+    def device(self, name: str, bdf: str) -> None:
+        """Declare a device; a bad BDF raises `device.invalid:bdf` after declaring it."""
+        try:
+            parsed: Bdf | None = Bdf.parse(bdf)
+        except VfioError:
+            self.devices[name] = Device(None)
+            raise
+        self.devices[name] = Device(parsed)
+
+    def device_bar(
+        self, device: str, index: int, kind: BarKind, size: int, *, prefetch: bool = False
+    ) -> None:
+        """Add a BAR to a declared device."""
+        self.devices[device].add_bar(bars.BarSpec(index, bars.BarKind(kind), size, prefetch))
+
+    def device_rom(self, device: str, size: int) -> None:
+        """Add an expansion ROM to a declared device."""
+        self.devices[device].add_rom(bars.RomSpec(size))
+
+    def device_msix(
+        self,
+        device: str,
+        vectors: int,
+        table_bar: int,
+        table_offset: int,
+        pba_bar: int,
+        pba_offset: int,
+    ) -> None:
+        """Add MSI-X to a declared device."""
+        self.devices[device].add_msix(
+            vectors, table=(table_bar, table_offset), pba=(pba_bar, pba_offset)
+        )
+
+    def attach(self, device: str, container: str) -> None:
+        """Join the device's group to the container."""
+        self.vmm.attach(self.devices[device], self.containers[container])
+
+    # -- operations ------------------------------------------------------------------------
+
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: Perm = "rw") -> None:
+        """VFIO_IOMMU_MAP_DMA."""
+        self.containers[container].map(Iova(iova), Hva(vaddr), size, dma.Perm(perm))
+
+    def unmap(self, container: str, iova: int, size: int) -> int:
+        """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""
+        return self.containers[container].unmap(Iova(iova), size)
+
+    def unmap_all(self, container: str) -> int:
+        """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped."""
+        return self.containers[container].unmap_all()
+
+    def alloc(self, device: str) -> None:
+        """Place every BAR (and the ROM) of the device in the guest windows."""
+        self.vmm.alloc(self.devices[device])
+
+    def cfg_read(self, device: str, offset: int, size: int = 4) -> int:
+        """Guest config-space read."""
+        return self.devices[device].cfg_read(offset, size)
+
+    def cfg_write(self, device: str, offset: int, value: int, size: int = 4) -> None:
+        """Guest config-space write."""
+        _value_range(lambda: self.devices[device].cfg_write(offset, value, size))
+
+    def _msix(self, device: str) -> Msix:
+        return self.devices[device].require_msix()
+
+    def msix_entry(self, device: str, vector: int, addr: int, data: int) -> None:
+        """Program table entry `vector`."""
+        msix = self._msix(device)
+        _value_range(lambda: msix.program(vector, addr, data))
+
+    def msix_mask(self, device: str, vector: int) -> None:
+        """Set the entry's mask bit."""
+        self._msix(device).mask(vector)
+
+    def msix_unmask(self, device: str, vector: int) -> None:
+        """Clear the entry's mask bit (needs a valid MSI address)."""
+        self._msix(device).unmask(vector)
+
+    def msix_enable(self, device: str, on: bool) -> None:
+        """Set or clear Message Control bit 15 (Enable)."""
+        self._msix(device).set_enable(on)
+
+    def msix_fmask(self, device: str, on: bool) -> None:
+        """Set or clear Message Control bit 14 (Function Mask)."""
+        self._msix(device).set_function_mask(on)
+
+    def irq(self, device: str, vector: int) -> None:
+        """The device raises `vector`."""
+        self.devices[device].irq(vector)
+
+    # -- observable attributes (container) -------------------------------------------------
+
+    def mappings(self, container: str) -> int:
+        """Number of mappings."""
+        return len(self.containers[container])
+
+    def mapped(self, container: str) -> int:
+        """Bytes mapped."""
+        return self.containers[container].mapped
+
+    def avail(self, container: str) -> int:
+        """Mappings still available before the entry limit."""
+        return self.containers[container].avail
+
+    def mapped_at(self, container: str, iova: int) -> bool:
+        """Whether a mapping holds byte `iova`."""
+        return self.containers[container].find(Iova(iova)) is not None
+
+    def translate(self, container: str, iova: int) -> int:
+        """The vaddr byte `iova` maps to; unmapped is `scenario.error:eval`."""
+        vaddr = self.containers[container].translate(Iova(iova))
+        if vaddr is None:
+            raise VfioError(
+                ErrorId.SCENARIO_EVAL,
+                f"translate({iova:#x}): no mapping of {container} holds that iova",
+                iova=iova,
+            )
+        return vaddr.value
+
+    # -- observable attributes (device) ----------------------------------------------------
+
+    def bar_size(self, device: str, index: int) -> int:
+        """Size of BAR `index` (0 when absent)."""
+        return self.devices[device].bar_size(index)
+
+    def bar_gpa(self, device: str, index: int) -> int:
+        """Guest address of BAR `index` (0 before allocation, or when absent)."""
+        return self.devices[device].bar_gpa(index)
+
+    def rom_size(self, device: str) -> int:
+        """Size of the ROM (0 when absent)."""
+        return self.devices[device].rom_size
+
+    def rom_gpa(self, device: str) -> int:
+        """Guest address of the ROM (0 before allocation, or when absent)."""
+        return self.devices[device].rom_gpa
+
+    def msix_vectors(self, device: str) -> int:
+        """Vector count (0 without MSI-X)."""
+        msix = self.devices[device].msix
+        return 0 if msix is None else msix.vectors
+
+    def msix_enabled(self, device: str) -> bool:
+        """Message Control Enable."""
+        return self._msix(device).enabled
+
+    def msix_function_masked(self, device: str) -> bool:
+        """Message Control Function Mask."""
+        return self._msix(device).function_masked
+
+    def msix_masked(self, device: str, vector: int) -> bool:
+        """The entry's own mask bit."""
+        return self._msix(device).masked(vector)
+
+    def msix_pending(self, device: str, vector: int) -> bool:
+        """The vector's PBA bit."""
+        return self._msix(device).pending(vector)
+
+    def msix_delivered(self, device: str, vector: int) -> int:
+        """Messages delivered on the vector so far."""
+        return self._msix(device).delivered(vector)
+
+    def msix_configured(self, device: str) -> int:
+        """Entries holding a valid MSI address."""
+        return self._msix(device).configured
