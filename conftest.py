@@ -11,6 +11,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# The plugin's own tests (tests/plugin) drive pytest in temporary folders.
+pytest_plugins = ["pytester"]
+
 # quick: the default for a developer's edit-test loop.
 settings.register_profile("quick", max_examples=30, deadline=None)
 # ci: what .ci/run uses (CI=true); more examples, still well inside CI's time.

@@ -1,17 +1,25 @@
 """Finding scenarios: `.vfio` files under the given paths, grouped into tests by name alone.
 
-CONTRACT (signatures fixed; bodies filled in by the plugin work). Collection never reads a
-scenario's text: grouping is by file name only.
+Collection never reads a scenario's text to group it: grouping is by file name only.
 - `group(paths, root)`: `name_file1.vfio`, `name_file2.vfio`, ... in one folder form one
   scenario `name`, files in number order (file10 after file9); every other file is a
   scenario of its own. Sorted by relative path.
+- `scenario_root(path, roots)`: the root a file's relative name is taken from: the deepest
+  configured root that holds it, else its nearest ancestor folder named `scenarios`, else
+  `fallback` (pytest passes its rootdir).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+SUFFIX = ".vfio"
+ROOT_FOLDER = "scenarios"
+_GROUP_MEMBER = re.compile(r"(?P<name>.+)_file(?P<number>[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +30,76 @@ class Scenario:
     files: tuple[Path, ...]
     root: Path  # the scenario root that relative names are taken from
 
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ValueError(f"scenario {self.name!r} has no files")
+
+    @property
+    def is_group(self) -> bool:
+        """True for a `_fileN` group (even a group of one numbered file)."""
+        return group_member(self.files[0]) is not None
+
     @property
     def relpath(self) -> str:
         """Posix path relative to the root: `dma/overlap.vfio`, or `dma/name` for a group."""
-        raise NotImplementedError
+        first = relative(self.files[0], self.root)
+        if not self.is_group:
+            return first
+        folder, _, _ = first.rpartition("/")
+        return f"{folder}/{self.name}" if folder else self.name
+
+    @property
+    def file_relpaths(self) -> tuple[str, ...]:
+        """Each file's posix path relative to the root, in run order."""
+        return tuple(relative(path, self.root) for path in self.files)
+
+
+def group_member(path: Path) -> tuple[str, int] | None:
+    """`(name, N)` for a file named `name_fileN.vfio`, else None."""
+    if path.suffix != SUFFIX:
+        return None
+    found = _GROUP_MEMBER.fullmatch(path.stem)
+    if found is None:
+        return None
+    return found["name"], int(found["number"])
+
+
+def relative(path: Path, root: Path) -> str:
+    """Posix path of `path` relative to `root` (the file name when outside it)."""
+    # String slicing: collection calls this a few times per file, and Path.relative_to is slow.
+    text, prefix = str(path), str(root)
+    if text.startswith(prefix) and text[len(prefix) : len(prefix) + 1] == os.sep:
+        return text[len(prefix) + 1 :].replace(os.sep, "/")
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def group(paths: Iterable[Path], root: Path) -> list[Scenario]:
     """Scenarios from file names alone, sorted by relative path."""
-    raise NotImplementedError
+    singles: list[Scenario] = []
+    groups: dict[tuple[Path, str], list[tuple[int, Path]]] = {}
+    for path in paths:
+        member = group_member(path)
+        if member is None:
+            singles.append(Scenario(path.stem, (path,), root))
+        else:
+            name, number = member
+            groups.setdefault((path.parent, name), []).append((number, path))
+    scenarios = singles + [
+        Scenario(name, tuple(path for _, path in sorted(members)), root)
+        for (_, name), members in groups.items()
+    ]
+    return sorted(scenarios, key=lambda scenario: scenario.relpath)
+
+
+def scenario_root(path: Path, roots: Sequence[Path], fallback: Path) -> Path:
+    """The scenario root a file's names are relative to (see the module docstring)."""
+    holding = [root for root in roots if path.is_relative_to(root)]
+    if holding:
+        return max(holding, key=lambda root: len(root.parts))
+    for parent in path.parents:
+        if parent.name == ROOT_FOLDER:
+            return parent
+    return fallback if path.is_relative_to(fallback) else path.parent

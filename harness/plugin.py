@@ -1,1 +1,120 @@
-"""The pytest plugin (registered through the `pytest11` entry point). Placeholder: no hooks yet."""
+"""The pytest plugin (entry point `pytest11: vfio`): options, configuration, collection.
+
+- Options: `-D key=value` (alias `--define`, repeatable, last wins) after the ini list
+  `vfio_defines`; see `harness.options` for the keys. A bad entry is a usage error.
+- Scenario roots: the ini option `vfio_scenario_roots` (paths relative to the ini file). A file's
+  root is the deepest configured root holding it, else its nearest ancestor folder named
+  `scenarios`, else the rootdir. `includeFiles` and `-k` names are relative to that root.
+- Collection: every `.vfio` file whose relative path fully matches `includeFiles` is one File
+  with one item named for its stem (`scenarios/dma/overlap.vfio::overlap`). A `_fileN` group is
+  one item under its first file (`scenarios/dma/pair_file1.vfio::pair`); its other files are
+  collected only when named on the command line, then as the group under that file.
+  Collection reads each file once, scanning for issue links (`-k issue-12`, markers); it never
+  parses the scenario language.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.context import RunContext
+from harness.discovery import SUFFIX
+from harness.items import CONTEXT, ScenarioFile
+from harness.options import OptionError, RunOptions, parse_defines
+from harness.summary import ScenarioSummary
+from harness.tags import SUITE_PROJECT
+
+MODEL = "model"  # the core model's backend spec, and its project name (scenario-language.md)
+MARKERS = (
+    "vfio_scenario: a scenario test (one .vfio file or one _fileN group)",
+    "known_bug: the scenario has UnexpectedOutput/MissingOutput annotations in force",
+    "ignored: the scenario has IgnoreFile/IgnoreFileList annotations in force",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`-D/--define`, and the ini options `vfio_defines` and `vfio_scenario_roots`."""
+    group = parser.getgroup("vfio", "vfio scenarios")
+    group.addoption(
+        "-D",
+        "--define",
+        action="append",
+        dest="vfio_defines",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scenario option, repeatable, last wins: includeFiles=<regex>, backend=<spec>, "
+        "vfio:<option>=<value>, issueUrl=<template>, strict=true|false",
+    )
+    parser.addini(
+        "vfio_defines", "scenario options as KEY=VALUE lines, before -D", type="linelist"
+    )
+    parser.addini(
+        "vfio_scenario_roots",
+        "folders scenario names are relative to (default: nearest 'scenarios' folder)",
+        type="paths",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers, validate the options and the backend, install the summary."""
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    defines = [*config.getini("vfio_defines"), *(config.option.vfio_defines or [])]
+    try:
+        options = parse_defines(defines)
+    except OptionError as err:
+        raise pytest.UsageError(str(err)) from None
+    backend_name = _backend_name(options)
+    roots = tuple(Path(root).resolve() for root in config.getini("vfio_scenario_roots"))
+    config.stash[CONTEXT] = RunContext(
+        options,
+        (SUITE_PROJECT, backend_name),
+        roots,
+        config.rootpath.resolve(),
+        config.invocation_params.dir.resolve(),
+    )
+    if not hasattr(config, "workerinput"):  # the xdist controller (or a serial run) reports
+        config.pluginmanager.register(ScenarioSummary(config), "vfio-summary")
+
+
+def _backend_name(options: RunOptions) -> str:
+    """The backend's project name; a backend that cannot be built is a usage error."""
+    if options.backend == MODEL:
+        # The core model needs no check, and importing the runner here would cost every
+        # `--collect-only` the scenario language's import time.
+        return MODEL
+    from harness.runner import BackendError, load_backend
+
+    try:
+        return load_backend(options.backend, options.defaults).name
+    except BackendError as err:
+        hint = f"\nhint: {err.hint}" if err.hint else ""
+        raise pytest.UsageError(f"-D backend={err.spec!r}: {err.message}{hint}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The effective options, projects in force and scenario roots."""
+    context = config.stash[CONTEXT]
+    roots = ", ".join(str(root) for root in context.roots) or "nearest 'scenarios' folder"
+    return [
+        *(f"vfio: {line}" for line in context.options.describe()),
+        f"vfio: projects in force: {', '.join(context.projects)}; scenario roots: {roots}",
+    ]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
+    """A `.vfio` file that starts an included scenario (or is named on the command line)."""
+    if file_path.suffix != SUFFIX:
+        return None
+    context = parent.config.stash[CONTEXT]
+    scenarios = context.scenarios_in(file_path.parent)
+    scenario = scenarios.get(file_path)
+    if scenario is None:
+        # A later member of a group, or a file includeFiles leaves out.
+        scenario = next((s for s in scenarios.values() if file_path in s.files), None)
+        if scenario is None or not parent.session.isinitpath(file_path):
+            return None
+    file: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path, scenario=scenario)
+    return file

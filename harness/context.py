@@ -1,0 +1,60 @@
+"""Per-run state of the pytest plugin: effective options, projects in force, scenario roots.
+
+Kept free of pytest so that it can be built and tested on its own; `harness.plugin` builds one
+per session and keeps it in the config's stash.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
+from harness.options import RunOptions
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Per-run state of the plugin: effective options, projects in force, scenario roots."""
+
+    options: RunOptions
+    projects: tuple[str, ...]
+    roots: tuple[Path, ...]
+    rootpath: Path
+    invocation_dir: Path
+    # folder -> {first file of each scenario: scenario}; filled lazily during collection.
+    _folders: dict[Path, dict[Path, Scenario]] = field(default_factory=dict)
+
+    def root_of(self, path: Path) -> Path:
+        """The scenario root of a file."""
+        return scenario_root(path, self.roots, self.rootpath)
+
+    def for_runner(self, scenario: Scenario) -> Scenario:
+        """The scenario with paths relative to the invocation folder, so reports show short
+        paths (`scenarios/dma/overlap.vfio:3`); absolute when outside it or after a chdir."""
+        base = self.invocation_dir
+        if os.getcwd() != str(base):
+            return scenario
+        prefix = str(base) + os.sep
+        root = str(scenario.root) + os.sep
+        if not root.startswith(prefix) or not all(
+            str(path).startswith(prefix) for path in scenario.files
+        ):
+            return scenario
+        files = tuple(Path(str(path)[len(prefix) :]) for path in scenario.files)
+        return Scenario(scenario.name, files, Path(root[len(prefix) :] or "."))
+
+    def scenarios_in(self, folder: Path) -> dict[Path, Scenario]:
+        """The included scenarios of one folder, by the path of their first file."""
+        found = self._folders.get(folder)
+        if found is None:
+            root = self.root_of(folder / "_")
+            paths = [
+                path
+                for path in folder.iterdir()
+                if path.suffix == SUFFIX and self.options.includes(relative(path, root))
+            ]
+            found = {scenario.files[0]: scenario for scenario in group(paths, root)}
+            self._folders[folder] = found
+        return found

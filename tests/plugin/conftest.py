@@ -1,0 +1,33 @@
+"""Shared helpers of the plugin tests: small scenarios written into pytester's folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+WriteScenarios = Callable[[dict[str, str | bytes]], Path]
+
+
+@pytest.fixture
+def write_scenarios(pytester: pytest.Pytester) -> WriteScenarios:
+    """Write files (path relative to pytester's folder -> text or bytes); return the folder."""
+
+    def write(files: dict[str, str | bytes]) -> Path:
+        for relpath, content in files.items():
+            path = pytester.path / relpath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return pytester.path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _quiet_rewrite_warning(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs import the already-imported plugin again; pytest warns it can't rewrite."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-W ignore::pytest.PytestAssertRewriteWarning")

@@ -1,0 +1,119 @@
+"""Collection: one item per `.vfio` file or `_fileN` group, cheap, and never a collection error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from plugin_scenarios import FAILING, PASSING
+
+Write = Callable[[dict[str, str | bytes]], Path]
+
+
+def test_every_vfio_file_is_one_item_named_by_its_stem(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {"scenarios/dma/overlap.vfio": PASSING, "scenarios/bars/size.vfio": PASSING,
+         "scenarios/notes.txt": "not a scenario"}
+    )
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["scenarios/bars/size.vfio::size", "scenarios/dma/overlap.vfio::overlap", "2 tests *"]
+    )
+
+
+def test_plugin_is_active_without_any_conftest_and_disabled_by_p_no_vfio(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/overlap.vfio": PASSING})
+    assert not list(pytester.path.rglob("conftest.py"))
+    enabled = pytester.runpytest("--collect-only", "-q")
+    enabled.stdout.fnmatch_lines(["scenarios/overlap.vfio::overlap", "1 test collected*"])
+    disabled = pytester.runpytest("--collect-only", "-q", "-p", "no:vfio")
+    assert disabled.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_file_group_is_one_item_under_its_first_file(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/dma/pair_file1.vfio": "container c0\n",
+            "scenarios/dma/pair_file2.vfio": "map c0 iova=0x1000 vaddr=0x1000 size=4K\n",
+        }
+    )
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["scenarios/dma/pair_file1.vfio::pair", "1 test collected*"])
+
+
+def test_a_later_group_file_named_on_the_command_line_collects_its_group(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/pair_file1.vfio": "container c0\n",
+            "scenarios/pair_file2.vfio": "map c0 iova=0x1000 vaddr=0x1000 size=4K\n",
+        }
+    )
+    result = pytester.runpytest("--collect-only", "-q", "scenarios/pair_file2.vfio")
+    result.stdout.fnmatch_lines(["scenarios/pair_file2.vfio::pair", "1 test collected*"])
+
+
+def test_include_files_is_a_full_match_on_the_path_below_the_scenario_root(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {"scenarios/dma/overlap.vfio": PASSING, "scenarios/bars/dma.vfio": PASSING}
+    )
+    result = pytester.runpytest("--collect-only", "-q", r"-DincludeFiles=dma/.*")
+    result.stdout.fnmatch_lines(["scenarios/dma/overlap.vfio::overlap", "1 test collected*"])
+    result = pytester.runpytest("--collect-only", "-q", "-DincludeFiles=dma")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_scenario_roots_ini_sets_what_names_are_relative_to(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "cases/dma/overlap.vfio": PASSING,
+            "pytest.ini": "[pytest]\nvfio_scenario_roots = cases\n"
+            "vfio_defines =\n    includeFiles=dma/overlap\\.vfio\n",
+        }
+    )
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["cases/dma/overlap.vfio::overlap", "1 test collected*"])
+
+
+def test_unreadable_file_fails_only_its_item(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {"scenarios/bad.vfio": b"container c0\n\xff\xfe map\n", "scenarios/good.vfio": PASSING}
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Unreadable files:*", "*bad.vfio*can't decode byte 0xff*"])
+    assert "error" not in result.stdout.lines[-1]
+
+
+def test_syntax_error_fails_only_its_item_with_parser_error(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {"scenarios/broken.vfio": "container c0\nmap c0 iova=\n", "scenarios/good.vfio": PASSING}
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*broken.vfio:2*parser.error*"])
+
+
+def test_collection_never_runs_the_scenario_language(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/broken.vfio": "this is { not a scenario\n" + FAILING})
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["scenarios/broken.vfio::broken", "1 test collected*"])
+    assert result.ret == pytest.ExitCode.OK

@@ -1,0 +1,70 @@
+"""`-D`/`--define`/`vfio_defines`: usage errors for bad entries, and the report header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from plugin_scenarios import PASSING
+
+Write = Callable[[dict[str, str | bytes]], Path]
+
+
+def test_define_fails_unknown_key_as_usage_error_with_suggestion(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("-D", "includefiles=.*")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: -D includefiles='.*': unknown key 'includefiles'",
+            "hint: did you mean 'includeFiles'?",
+        ]
+    )
+
+
+def test_define_fails_bad_value_as_usage_error_showing_its_repr(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("--define", "vfio:pgsize=3000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: -D vfio:pgsize='3000': not a power of two"])
+
+
+def test_define_fails_bad_regex_as_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("-DincludeFiles=(")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: -D includeFiles='(': not a regular expression*"])
+
+
+def test_define_fails_backend_that_cannot_be_loaded(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("-Dbackend=no_such_module:Backend")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: -D backend='no_such_module:Backend': *"])
+
+
+def test_ini_defines_fail_like_command_line_defines(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nvfio_defines =\n    strict=maybe\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: -D strict='maybe': expected true or false"])
+
+
+def test_header_shows_the_effective_options_command_line_over_ini(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/a.vfio": PASSING})
+    pytester.makeini("[pytest]\nvfio_defines =\n    vfio:limit=8\n    strict=false\n")
+    result = pytester.runpytest(
+        "--collect-only", "-D", "strict=true", "--define=issueUrl=https://t.example/{issue}"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            r"vfio: backend=model strict=true includeFiles=.*\.vfio "
+            "issueUrl=https://t.example/{issue}",
+            "vfio: vfio:pgsize=4K vfio:limit=8 vfio:mode=v2 vfio:reserved=x86",
+            "vfio: vfio:mmio32.base=0xc0000000 vfio:mmio32.size=640M *",
+            "vfio: projects in force: vfio, model; scenario roots: nearest 'scenarios' folder",
+        ]
+    )

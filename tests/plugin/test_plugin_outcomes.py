@@ -1,0 +1,138 @@
+"""Outcomes: pass, grouped failure, known bug (XFAIL), stale known bug, ignored, --runxfail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from plugin_scenarios import FAILING, IGNORED, KNOWN_BUG, MISSING_BUG, PASSING, STALE_BUG
+
+Write = Callable[[dict[str, str | bytes]], Path]
+
+
+def test_matching_outputs_pass(pytester: pytest.Pytester, write_scenarios: Write) -> None:
+    write_scenarios({"scenarios/dma/overlap.vfio": PASSING})
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_additional_output_fails_with_a_located_grouped_report(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/overlap.vfio": FAILING})
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*dditional output*",
+            "*dma/overlap.vfio:3: dma.map.failed:overlap — *",
+            "*map c0 iova=0x101000 vaddr=0x7f0000300000 size=4K*",
+        ]
+    )
+
+
+def test_known_bug_is_xfailed_with_its_issue_link_in_the_reason(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/overlap.vfio": KNOWN_BUG, "scenarios/m.vfio": MISSING_BUG})
+    result = pytester.runpytest("-rx")
+    result.assert_outcomes(xfailed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "XFAIL scenarios/dma/overlap.vfio::overlap - known bug: /model/issue/12/",
+            "XFAIL scenarios/m.vfio::m - known bug: /model/issue/7/",
+        ],
+        consecutive=False,
+    )
+
+
+def test_known_bug_reason_uses_the_issue_url_template(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/overlap.vfio": KNOWN_BUG})
+    result = pytester.runpytest("-rx", "-DissueUrl=https://bugs.example/{project}/{issue}")
+    result.stdout.fnmatch_lines(["XFAIL *overlap - known bug: https://bugs.example/model/12*"])
+
+
+def test_known_bug_of_a_project_not_in_force_is_a_plain_failure(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/k.vfio": KNOWN_BUG.replace("/model/", "/kernel/")})
+    pytester.runpytest().assert_outcomes(failed=1)
+
+
+def test_stale_known_bug_fails_naming_the_fixed_issue_and_the_annotation(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/stale.vfio": STALE_BUG})
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "dma/stale.vfio: 1 unexpected but missing",
+            "*scenarios/dma/stale.vfio:3: dma.map.failed:overlap — *",
+            "stale known bug: /model/issue/12/ looks fixed; remove "
+            "`//:: UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)` "
+            "at scenarios/dma/stale.vfio:2",
+        ]
+    )
+
+
+def test_ignore_file_skips_with_the_issue_link(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/bars/sizing.vfio": IGNORED})
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED [1] scenarios/bars/sizing.vfio:1: ignored: /model/issue/3/"]
+    )
+
+
+def test_runxfail_treats_known_bugs_as_plain_expectations(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/known.vfio": KNOWN_BUG,
+            "scenarios/missing.vfio": MISSING_BUG,
+            "scenarios/stale.vfio": STALE_BUG,
+        }
+    )
+    result = pytester.runpytest("--runxfail")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED scenarios/stale.vfio::stale*"])
+
+
+def test_beyond_silver_findings_fail_when_strict(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/pending.vfio": PASSING + "//:: ExpectedOutput(assert.failed)\n"})
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*pending.vfio:5*"])
+
+
+def test_strict_false_turns_beyond_silver_findings_into_warnings(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/pending.vfio": PASSING + "//:: ExpectedOutput(assert.failed)\n"})
+    result = pytester.runpytest("-D", "strict=false")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*pending.vfio:5: AnnotationWarning: *"])
+
+
+def test_custom_backend_puts_its_own_project_in_force(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    pytester.makepyfile(
+        kernel_backend="from harness.model import ModelBackend\n\n\n"
+        "class Kernel(ModelBackend):\n    name = 'kernel'\n"
+    )
+    pytester.syspathinsert()
+    write_scenarios({"scenarios/k.vfio": KNOWN_BUG.replace("/model/", "/kernel/")})
+    result = pytester.runpytest("-rx", "-Dbackend=kernel_backend:Kernel")
+    result.assert_outcomes(xfailed=1)
+    result.stdout.fnmatch_lines(
+        ["vfio: projects in force: vfio, kernel*", "XFAIL *k - known bug: /kernel/issue/12/"]
+    )
