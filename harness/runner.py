@@ -7,16 +7,28 @@ fixed; bodies are filled in by the scenario-language work):
   `BackendError` with a message and a hint.
 - `run_scenario(...)` never raises for a bad scenario: an unreadable file becomes a FAILED
   outcome with an UNREADABLE finding; a syntax error is a `parser.error` output.
+
+Multi-file scenarios: every file is read and parsed first (so each file's own syntax errors are
+reported at their lines), then the files are checked and run in order on one state. A file with
+a syntax error does not run, and neither does any file after it: their statements would run on
+a state missing the broken file's declarations and drown the real error in follow-on ones.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from annotations import ignored_files, match, read_texts
 from annotations.annotation import Output, ReadResult
-from annotations.outcome import Outcome
+from annotations.outcome import Finding, FindingKind, Outcome, Verdict
 from harness.backend import Backend, CoreDefaults
 from harness.discovery import Scenario
+from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
+from harness.vfio.catalog import ErrorId, catalog
+
+PROJECT = "vfio"  # the suite-wide project: /vfio/issue/N/ applies whatever the backend
 
 
 class BackendError(Exception):
@@ -27,6 +39,10 @@ class BackendError(Exception):
         self.spec = spec
         self.message = message
         self.hint = hint
+
+    def __str__(self) -> str:
+        hint = f"\nhint: {self.hint}" if self.hint else ""
+        return f"backend {self.spec!r}: {self.message}{hint}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +56,106 @@ class RunResult:
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
 
 
+_SPEC_HINT = "name the backend 'model' or give an import path 'package.module:Class'"
+
+
 def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
     """Build the backend named `model` or `package.module:Class`."""
-    raise NotImplementedError
+    if spec == "model":
+        from harness.model import ModelBackend
+
+        return ModelBackend(defaults)
+    module_name, colon, class_name = spec.partition(":")
+    if not colon or not module_name or not class_name:
+        raise BackendError(spec, "not a backend name", _SPEC_HINT)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise BackendError(
+            spec,
+            f"cannot import module {module_name!r}: {error}",
+            "check the module is installed or on PYTHONPATH",
+        ) from None
+    factory = getattr(module, class_name, None)
+    if factory is None or not callable(factory):
+        raise BackendError(
+            spec,
+            f"module {module_name!r} has no class {class_name!r}",
+            "the part after ':' names a class in that module",
+        )
+    try:
+        backend = factory(defaults)
+    except Exception as error:  # a third-party constructor may fail in any way
+        raise BackendError(
+            spec,
+            f"{class_name}(defaults) failed: {type(error).__name__}: {error}",
+            "a backend class is built as Class(defaults: CoreDefaults)",
+        ) from None
+    missing = [name for name in _BACKEND_MEMBERS if not hasattr(backend, name)]
+    if missing:
+        raise BackendError(
+            spec,
+            f"{class_name} lacks {', '.join(missing)}",
+            "a backend implements harness.backend.Backend",
+        )
+    return backend  # type: ignore[no-any-return]
+
+
+_BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
+
+
+def read_scenario(scenario: Scenario) -> tuple[dict[str, str], list[Finding]]:
+    """Each file's text by its name (`str(path)`), and an UNREADABLE finding per failure."""
+    texts: dict[str, str] = {}
+    unreadable: list[Finding] = []
+    for path in scenario.files:
+        file = str(path)
+        try:
+            texts[file] = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            unreadable.append(
+                Finding(FindingKind.UNREADABLE, file, None, None, f"cannot read {file}: {reason}")
+            )
+    return texts, unreadable
+
+
+def parse_files(texts: dict[str, str]) -> list[Program | ScenarioSyntaxError]:
+    """Each file parsed, in order; a syntax error in place of a file's program."""
+    programs: list[Program | ScenarioSyntaxError] = []
+    for file, text in texts.items():
+        try:
+            programs.append(parse(text, file))
+        except ScenarioSyntaxError as error:
+            programs.append(error)
+    return programs
+
+
+def syntax_output(error: ScenarioSyntaxError) -> Output:
+    """The `parser.error` output of a syntax error."""
+    hint = f" (hint: {error.hint})" if error.hint else ""
+    return Output(
+        error.file,
+        error.line,
+        ErrorId.PARSER_ERROR.value,
+        f"column {error.column}: {error.message}{hint}",
+    )
+
+
+def run_programs(
+    programs: Sequence[Program | ScenarioSyntaxError], backend: Backend
+) -> list[Output]:
+    """Check and run the files in order on one backend (see the module docstring)."""
+    outputs: list[Output] = []
+    checker = Checker()
+    broken = False
+    for program in programs:
+        if isinstance(program, ScenarioSyntaxError):
+            outputs.append(syntax_output(program))
+            broken = True
+        elif not broken:
+            run(checker.check(program), backend, outputs)
+    return outputs
 
 
 def run_scenario(
@@ -53,4 +166,16 @@ def run_scenario(
     strict: bool = True,
 ) -> RunResult:
     """Run one scenario and match its outputs against its annotations."""
-    raise NotImplementedError
+    texts, unreadable = read_scenario(scenario)
+    if unreadable:
+        outcome = Outcome(Verdict.FAILED, tuple(unreadable))
+        return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
+    read = read_texts(list(texts.items()), prefix="//", catalog=catalog().keys())
+    system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
+    projects = (system.name, PROJECT)
+    if set(ignored_files(read, projects)) >= set(texts):
+        outputs: tuple[Output, ...] = ()  # an ignored scenario is not run (it may crash the SUT)
+    else:
+        outputs = tuple(run_programs(parse_files(texts), system))
+    outcome = match(outputs, read, projects, strict=strict)
+    return RunResult(scenario, outputs, read, outcome, texts)

@@ -1,0 +1,171 @@
+"""Expressions compiled to closures over a backend, and the errors evaluation can raise.
+
+Semantics (scenario-language.md, `assert`): Python's precedence and unbounded integers.
+Decisions recorded here:
+- `/` is integer floor division (Python `//`) and `%` takes the sign of the divisor (Python);
+  dividing by zero is `EvalError`.
+- Booleans are the integers 0 and 1 (`c0.mapped_at(0) + 1 == 2` holds when it is mapped);
+  `and`/`or` short-circuit and yield an operand, as in Python; a test is true when non-zero.
+- `<<` by a negative count or by more than `MAX_SHIFT` bits is `EvalError` (unbounded
+  integers would otherwise let one line exhaust memory); `>>` by a negative count likewise.
+- A call argument must lie in 0..2^64-1 when evaluated (`c0.translate(-1)` is `EvalError`).
+- An attribute query that raises `VfioError` is `EvalError` with the core's message, whatever
+  the core's id (the id belongs to operations; a query that cannot answer is an expression that
+  cannot be evaluated).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from harness.backend import Backend
+from harness.scenario import nodes
+from harness.vfio.catalog import VfioError
+
+U64_MAX = (1 << 64) - 1
+MAX_SHIFT = 4096
+
+Compiled = Callable[[Backend], int]
+
+
+class EvalError(Exception):
+    """An expression that cannot be evaluated (`scenario.error:eval`)."""
+
+
+def _floordiv(a: int, b: int) -> int:
+    if b == 0:
+        raise EvalError("division by zero")
+    return a // b
+
+
+def _mod(a: int, b: int) -> int:
+    if b == 0:
+        raise EvalError("modulo by zero")
+    return a % b
+
+
+def _lshift(a: int, b: int) -> int:
+    if b < 0 or b > MAX_SHIFT:
+        raise EvalError(f"shift count {b} is outside 0..{MAX_SHIFT}")
+    return a << b
+
+
+def _rshift(a: int, b: int) -> int:
+    if b < 0:
+        raise EvalError(f"shift count {b} is negative")
+    return a >> b
+
+
+_BINARY: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": _floordiv,
+    "%": _mod,
+    "&": operator.and_,
+    "|": operator.or_,
+    "^": operator.xor,
+    "<<": _lshift,
+    ">>": _rshift,
+}
+COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_UNARY: dict[str, Callable[[int], int]] = {
+    "-": operator.neg,
+    "+": operator.pos,
+    "~": operator.invert,
+}
+
+
+def _argument(value: int, ref: nodes.Ref) -> int:
+    if not 0 <= value <= U64_MAX:
+        text = nodes.render_expr(ref.arg) if ref.arg is not None else "?"
+        raise EvalError(f"argument {text} = {show(value)} is outside 0..2^64-1")
+    return value
+
+
+def query(
+    method: str, target: str, index: int | None, arg: Compiled | None, ref: nodes.Ref
+) -> Compiled:
+    """A closure calling `backend.<method>(target[, index][, arg])`, VfioError made EvalError."""
+
+    def run(backend: Backend) -> int:
+        call: Callable[..., Any] = getattr(backend, method)
+        try:
+            if arg is not None:
+                return int(call(target, _argument(arg(backend), ref)))
+            if index is not None:
+                return int(call(target, index))
+            return int(call(target))
+        except VfioError as error:
+            raise EvalError(error.message) from None
+
+    return run
+
+
+def literal(value: int) -> Compiled:
+    """A constant."""
+    return lambda _backend: value
+
+
+def unary(op: str, operand: Compiled) -> Compiled:
+    """`-x`, `+x`, `~x`."""
+    function = _UNARY[op]
+    return lambda backend: function(operand(backend))
+
+
+def binary(op: str, left: Compiled, right: Compiled) -> Compiled:
+    """An arithmetic or bitwise operator."""
+    function = _BINARY[op]
+    return lambda backend: function(left(backend), right(backend))
+
+
+def compare(first: Compiled, rest: list[tuple[str, Compiled]]) -> Compiled:
+    """A comparison chain: each operand evaluated once, stopping at the first false link."""
+    links = [(COMPARE[op], operand) for op, operand in rest]
+    if len(links) == 1:
+        test, second = links[0]
+        return lambda backend: int(test(first(backend), second(backend)))
+
+    def run(backend: Backend) -> int:
+        left = first(backend)
+        for test, operand in links:
+            right = operand(backend)
+            if not test(left, right):
+                return 0
+            left = right
+        return 1
+
+    return run
+
+
+def bool_op(op: str, left: Compiled, right: Compiled) -> Compiled:
+    """`and` / `or`, short-circuiting as in Python."""
+    if op == "and":
+        return lambda backend: left(backend) and right(backend)
+    return lambda backend: left(backend) or right(backend)
+
+
+def negation(operand: Compiled) -> Compiled:
+    """`not x`."""
+    return lambda backend: int(not operand(backend))
+
+
+def show(value: int) -> str:
+    """A value for a message: decimal when small, else hex (negative values keep their sign)."""
+    if -10 < value < 10:
+        return str(value)
+    return f"{value:#x}" if value >= 0 else f"-{-value:#x}"
+
+
+def render(expr: nodes.Expr) -> str:
+    """The expression's source text (for messages)."""
+    return nodes.render_expr(expr)

@@ -1,0 +1,214 @@
+"""The checker: each reason is one `scenario.error:<reason>` at its line; the statement is
+skipped and the rest runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.scenario import Checker, parse
+from harness.scenario.check import Assertion, Call, Failure
+
+HEADER = "container c0\ndevice d 01:00.0 {\n    bar 0 mem32 64K\n}\n"
+HEADER_LINES = 4
+
+
+def failures(text: str) -> list[tuple[int, str]]:
+    steps = Checker().check(parse(HEADER + text, "c.vfio"))
+    return [
+        (step.output.line - HEADER_LINES, step.output.id.partition(":")[2])
+        for step in steps
+        if isinstance(step, Failure) and step.output.line is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "map c9 iova=0 vaddr=0 size=4K",
+        "alloc nope",
+        "attach d c9",
+        "attach nope c0",
+        "assert c0.bogus == 0",
+        "assert d.bar6.size == 0",
+        "assert d.bar0.width == 0",
+        "assert d.msix.bogus == 0",
+        "assert d.msix == 0",
+        "assert d.rom == 0",
+        "assert c0.mappings.x == 0",
+        "assert nope.mappings == 0",
+        "msix enable nope",
+        "cfg read nope 0",
+    ],
+)
+def test_check_fails_unknown_name(statement: str) -> None:
+    assert failures(statement) == [(1, "unknown.name")]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "map d iova=0 vaddr=0 size=4K",
+        "unmap d all",
+        "attach c0 d",
+        "alloc c0",
+        "cfg write c0 0 0",
+        "irq c0 1",
+        "assert c0",
+        "assert c0.mapped_at == 0",
+        "assert c0.mappings(1) == 0",
+        "assert d.msix.masked == 0",
+        "assert d.bar0.size(2) == 0",
+    ],
+)
+def test_check_fails_wrong_kind(statement: str) -> None:
+    assert failures(statement) == [(1, "wrong.kind")]
+
+
+def test_check_fails_duplicate_name_across_kinds_and_skips_the_whole_device() -> None:
+    text = "container d\ndevice c0 02:00.0 {\n    bar 9 mem32 3\n}\ncontainer fresh\n"
+    assert failures(text) == [(1, "duplicate.name"), (2, "duplicate.name")]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "container c1 mode=v3",
+        "container c1 reserved=arm",
+        "container c1 pgsize=3000",
+        "container c1 pgsize=2G",
+        "container c1 pgsize=0",
+        "container c1 mode=1",
+        "container c1 colour=blue",
+        "container c1 limit=1 limit=2",
+        "map c0 iova=0 vaddr=0",
+        "map c0 iova=0 vaddr=0 size=4K perm=x",
+        "map c0 iova=0 vaddr=0 size=4K iova=0",
+        "map c0 iova=rw vaddr=0 size=4K",
+        "map c0 iova=1:2 vaddr=0 size=4K",
+        "unmap c0 size=4K",
+        "cfg read d 0 size=3",
+        "cfg write d 0 0 size=8",
+        "cfg write d 0 0 width=4",
+        "msix fmask d maybe",
+        "msix entry d 0 addr=0xfee00000",
+        "msix entry d 0 addr=0xfee00000 data=0 vector=1",
+        "window mmio32 base=0",
+        "window io base=0x1000 size=0",
+        "window mmio64 base=0 size=4K bogus=1",
+    ],
+)
+def test_check_fails_bad_option(statement: str) -> None:
+    assert failures(statement) == [(1, "bad.option")]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "map c0 iova=0x1_0000_0000_0000_0000 vaddr=0 size=4K",
+        "map c0 iova=0 vaddr=0 size=18446744073709551616",
+        "assert 18446744073709551616 > 0",
+        "assert c0.mapped_at(0x1_0000_0000_0000_0000)",
+        "unmap c0 all == 0x1_0000_0000_0000_0000",
+        "container big limit=0x1_0000_0000",
+        "cfg write d 0x10 0x1_0000_0000",
+        "cfg write d 0x10 0x100 size=1",
+        "cfg write d 0x10 0x10000 size=2",
+        "cfg read d 0x1_0000_0000_0000_0000",
+        "msix entry d 0 addr=0xfee00000 data=0x1_0000_0000",
+        "msix entry d 0x1_0000_0000_0000_0000 addr=0xfee00000 data=0",
+        "irq d 0x1_0000_0000_0000_0000",
+        "window mmio32 base=0xf0000000 size=512M",
+        "window io base=0xf000 size=8K",
+        "window mmio64 base=0xffff_ffff_ffff_f000 size=8K",
+    ],
+)
+def test_check_fails_value_range(statement: str) -> None:
+    assert failures(statement) == [(1, "value.range")]
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "bar 0x1_0000_0000 mem32 4K",
+        "bar 99999999999999999999999 mem32 4K",
+        "bar 1 mem32 0x1_0000_0000_0000_0000",
+        "rom 0x1_0000_0000_0000_0000",
+        "msix 4 table=8:0x0 pba=0:0x1000",
+        "msix 4 table=0:0x1_0000_0000 pba=0:0x1000",
+        "msix 0x1_0000_0000_0000_0000 table=0:0 pba=0:0x1000",
+    ],
+)
+def test_check_fails_value_range_in_device_members_at_the_member_line(member: str) -> None:
+    text = f"device e 03:00.0 {{\n    bar 2 mem32 4K\n    {member}\n}}\n"
+    assert failures(text) == [(3, "value.range")]
+
+
+def test_values_that_fit_their_field_are_left_to_the_backend() -> None:
+    text = (
+        "device e 03:00.0 {\n    bar 6 mem32 3\n    msix 4096 table=7:0x4 pba=6:0\n}\n"
+        "cfg write d 0x1001 0xff size=1\nirq d 0xffffffffffffffff\n"
+        "window mmio32 base=0xc0000000 size=1G\nassert 18446744073709551615 > 0\n"
+    )
+    assert failures(text) == []
+
+
+def test_first_failure_in_a_statement_is_reported_names_before_options() -> None:
+    assert failures("map c9 iova=rw") == [(1, "unknown.name")]
+    assert failures("map c0 iova=rw size=0x1_0000_0000_0000_0000") == [(1, "bad.option")]
+
+
+def test_names_must_be_declared_on_an_earlier_line() -> None:
+    assert failures("alloc later\ndevice later 03:00.0 {\n}\nalloc later\n") == [
+        (1, "unknown.name")
+    ]
+
+
+def test_a_skipped_declaration_declares_nothing() -> None:
+    assert failures("container c1 mode=v3\nmap c1 iova=0 vaddr=0 size=4K\n") == [
+        (1, "bad.option"),
+        (2, "unknown.name"),
+    ]
+
+
+def test_checker_keeps_names_across_files() -> None:
+    checker = Checker()
+    checker.check(parse("container c0\n", "a_file1.vfio"))
+    steps = checker.check(parse("map c0 iova=0 vaddr=0 size=4K\ncontainer c0\n", "a_file2.vfio"))
+    assert isinstance(steps[0], Call)
+    assert isinstance(steps[1], Failure)
+    assert steps[1].output.file == "a_file2.vfio"
+    assert "a_file1.vfio:1" in steps[1].output.message
+
+
+def test_device_plan_runs_msix_after_bars_and_rom() -> None:
+    text = (
+        "device e 03:00.0 {\n    msix 4 table=0:0 pba=0:0x100\n    bar 0 mem32 4K\n    rom 2K\n}\n"
+    )
+    steps = Checker().check(parse(text))
+    methods: list[Any] = [(s.method, s.line) for s in steps if isinstance(s, Call)]
+    assert methods == [("device", 1), ("device_bar", 3), ("device_rom", 4), ("device_msix", 2)]
+
+
+def test_options_become_backend_arguments() -> None:
+    text = "container c1 mode=v1 limit=4\nmap c1 iova=1 vaddr=2 size=3\ncfg read d 4 size=2 == 1\n"
+    steps = Checker().check(parse(HEADER + text))
+    container, mapping, read = steps[-3:]
+    assert isinstance(container, Call) and isinstance(mapping, Call) and isinstance(read, Call)
+    assert (container.method, container.args, dict(container.kwargs)) == (
+        "container",
+        ("c1",),
+        {"mode": "v1", "limit": 4},
+    )
+    assert (mapping.method, mapping.args) == ("map", ("c1", 1, 2, 3, "rw"))
+    assert (read.method, read.args) == ("cfg_read", ("d", 4, 2))
+    assert read.expect is not None and read.expect.text == "1"
+
+
+def test_assert_becomes_a_test_with_its_text() -> None:
+    steps = Checker().check(parse(HEADER + "assert c0.mappings + 1 == 2 * 1\n"))
+    test = steps[-1]
+    assert isinstance(test, Assertion)
+    assert test.expect.text == "c0.mappings + 1 == 2 * 1"
+    assert test.expect.parts is not None

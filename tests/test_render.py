@@ -1,0 +1,131 @@
+"""Rendering: failure reports as exact fixed-width text, issue links, stale-bug advice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annotations.annotation import Annotation, IssueRef, Kind, Output, OutputId, ReadResult
+from annotations.outcome import Finding, FindingKind, Outcome, Verdict
+from harness.discovery import Scenario
+from harness.render import failure_report, issue_link
+from harness.runner import RunResult
+
+TEXT = (
+    "container c0\n"
+    "//:: ExpectedOutput(dma.map.failed:overlap)\n"
+    "map c0 iova=0 vaddr=0 size=4K\n"
+    "map c0 iova=0 vaddr=0 size=0\n"
+    "//:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)\n"
+    "map c0 iova=0x1000 vaddr=0 size=4K perm=r\n"
+)
+FILE = "scenarios/dma/x.vfio"
+
+
+def result(findings: tuple[Finding, ...], texts: dict[str, str] | None = None) -> RunResult:
+    scenario = Scenario("x", (Path(FILE),), Path("scenarios"))
+    outcome = Outcome(Verdict.FAILED, findings)
+    return RunResult(scenario, (), ReadResult((FILE,)), outcome, texts or {FILE: TEXT})
+
+
+STALE = Annotation(
+    Kind.UNEXPECTED, FILE, 5, 6, OutputId("dma.map.failed", "no.access"), IssueRef("model", 4)
+)
+FINDINGS = (
+    Finding(
+        FindingKind.UNEXPECTED_BUT_MISSING,
+        FILE,
+        6,
+        "dma.map.failed:no.access",
+        "the known bug did not occur",
+        annotation=STALE,
+    ),
+    Finding(
+        FindingKind.ADDITIONAL_OUTPUT,
+        FILE,
+        4,
+        "dma.map.failed:size.zero",
+        "size 0",
+        output=Output(FILE, 4, "dma.map.failed:size.zero"),
+    ),
+    Finding(FindingKind.EXPECTED_BUT_MISSING, FILE, 3, "dma.map.failed:overlap", "did not occur"),
+)
+
+
+def test_failure_report_groups_findings_with_code_frames() -> None:
+    assert failure_report(result(FINDINGS)) == (
+        "Additional output:\n"
+        "scenarios/dma/x.vfio:4: dma.map.failed:size.zero — size 0\n"
+        "  3 map c0 iova=0 vaddr=0 size=4K\n"
+        "❱ 4 map c0 iova=0 vaddr=0 size=0\n"
+        "  5 //:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)\n"
+        "Expected output but missing:\n"
+        "scenarios/dma/x.vfio:3: dma.map.failed:overlap — did not occur\n"
+        "  2 //:: ExpectedOutput(dma.map.failed:overlap)\n"
+        "❱ 3 map c0 iova=0 vaddr=0 size=4K\n"
+        "  4 map c0 iova=0 vaddr=0 size=0\n"
+        "Unexpected output but missing (known bug looks fixed):\n"
+        "scenarios/dma/x.vfio:6: dma.map.failed:no.access — the known bug did not occur\n"
+        "stale known bug: /model/issue/4/ looks fixed; remove "
+        "`//:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)` "
+        "at scenarios/dma/x.vfio:5\n"
+        "  5 //:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)\n"
+        "❱ 6 map c0 iova=0x1000 vaddr=0 size=4K perm=r\n"
+    )
+
+
+def test_stale_advice_uses_the_issue_url_template() -> None:
+    text = failure_report(result(FINDINGS[:1]), issue_url="https://bugs.example/{project}/{issue}")
+    assert "stale known bug: https://bugs.example/model/4 looks fixed; remove" in text
+
+
+def test_unreadable_and_annotation_errors_without_lines_have_no_frame() -> None:
+    findings = (
+        Finding(FindingKind.UNREADABLE, "gone.vfio", None, None, "cannot read gone.vfio: denied"),
+        Finding(FindingKind.ANNOTATION_ERROR, FILE, 2, None, "unknown id"),
+    )
+    assert failure_report(result(findings), width=80) == (
+        "Annotation errors:\n"
+        "scenarios/dma/x.vfio:2: - — unknown id\n"
+        "  1 container c0\n"
+        "❱ 2 //:: ExpectedOutput(dma.map.failed:overlap)\n"
+        "  3 map c0 iova=0 vaddr=0 size=4K\n"
+        "Unreadable files:\n"
+        "gone.vfio: - — cannot read gone.vfio: denied\n"
+    )
+
+
+def test_frame_at_the_first_and_last_line_stays_inside_the_file() -> None:
+    findings = (
+        Finding(FindingKind.ADDITIONAL_OUTPUT, FILE, 1, "x:y", "first"),
+        Finding(FindingKind.ADDITIONAL_OUTPUT, FILE, 2, "x:y", "last"),
+        Finding(FindingKind.ADDITIONAL_OUTPUT, FILE, 9, "x:y", "beyond"),
+    )
+    text = failure_report(result(findings, {FILE: "alloc a\nalloc b"}), width=40)
+    assert text == (
+        "Additional output:\n"
+        "scenarios/dma/x.vfio:1: x:y — first\n"
+        "❱ 1 alloc a\n"
+        "  2 alloc b\n"
+        "scenarios/dma/x.vfio:2: x:y — last\n"
+        "  1 alloc a\n"
+        "❱ 2 alloc b\n"
+        "scenarios/dma/x.vfio:9: x:y — beyond\n"
+    )
+
+
+def test_long_headers_are_not_wrapped() -> None:
+    finding = Finding(FindingKind.ADDITIONAL_OUTPUT, FILE, 1, "x:y", "m" * 80)
+    text = failure_report(result((finding,), {FILE: "alloc a\n"}), width=40)
+    assert text.splitlines()[1] == f"scenarios/dma/x.vfio:1: x:y — {'m' * 80}"
+
+
+def test_color_report_has_styles_and_plain_report_has_none() -> None:
+    assert "\x1b[" in failure_report(result(FINDINGS), color=True)
+    assert "\x1b[" not in failure_report(result(FINDINGS), color=False)
+
+
+def test_issue_link_fills_the_template_or_keeps_the_link() -> None:
+    ref = IssueRef("Model", 12)
+    assert issue_link(ref, None) == "/Model/issue/12/"
+    assert issue_link(ref, "https://x/{project}/issues/{issue}") == "https://x/Model/issues/12"
+    assert issue_link(ref, "https://x/issues/{issue}") == "https://x/issues/12"
