@@ -245,7 +245,7 @@ class Windows:
     Space is never given back, as in a VMM's BAR allocator that runs once per device at boot:
     allocating a device again places its members afresh after the current end (the old
     ranges stay used). Replacing a window starts its cursor at the new base, or after the
-    last member already placed inside the new window, so placements never overlap.
+    last member already placed that overlaps the new window, so placements never overlap.
     """
 
     def __init__(self, windows: dict[WindowKind, Window] | None = None) -> None:
@@ -276,7 +276,8 @@ class Windows:
     def set(self, kind: WindowKind, window: Window) -> None:
         """Replace a window; placements already made keep their addresses."""
         self._check(kind, window)
-        inside = [r.end for r in self._placed[kind] if window.range.contains(r.first)]
+        # A placement that merely reaches into the new window still occupies part of it.
+        inside = [r.end for r in self._placed[kind] if window.range.overlaps(r)]
         self._windows[kind] = window
         self._cursor[kind] = max([window.base, *inside])
 
