@@ -1,5 +1,8 @@
-"""The corpus under scenarios/: every catalog id expected somewhere, every area covered, and
-every scenario green on the model (known bugs and ignored files only as deliberate examples)."""
+"""The corpus under scenarios/: every catalog id expected somewhere, every area covered.
+
+Whether each scenario passes on the model is what `pytest scenarios/` itself checks (the
+full suite collects scenarios/ through testpaths), so it is not repeated here.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +11,12 @@ from pathlib import Path
 import pytest
 
 from annotations import Kind, read_texts
-from annotations.outcome import Verdict
 from harness.discovery import group
-from harness.runner import run_scenario
 from harness.vfio.catalog import catalog
 
 ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = sorted(ROOT.rglob("*.vfio"))
 SCENARIOS = group(FILES, ROOT)
-EXAMPLES = {
-    "examples/known_bug.vfio": Verdict.KNOWN_FAILURE,
-    "examples/ignored.vfio": Verdict.IGNORED,
-}
 
 
 def test_corpus_has_at_least_sixty_files() -> None:
@@ -45,13 +42,3 @@ def test_every_area_of_the_seed_report_has_scenarios(area: str) -> None:
 
 def test_corpus_has_a_multi_file_scenario() -> None:
     assert any(len(s.files) > 1 for s in SCENARIOS)
-
-
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.relpath)
-def test_scenario_is_green_on_the_model(scenario: object) -> None:
-    from harness.discovery import Scenario
-
-    assert isinstance(scenario, Scenario)
-    result = run_scenario(scenario)
-    wanted = EXAMPLES.get(scenario.relpath, Verdict.PASSED)
-    assert result.outcome.verdict is wanted, result.outcome.findings
