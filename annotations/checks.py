@@ -23,6 +23,8 @@ from annotations.kinds import (
 
 def covers(first: OutputId, second: OutputId) -> bool:
     """True when every output id `second` matches is also matched by `first`."""
+    if second.reason is not None and ":" in second.reason:
+        return first == second  # `a:b:c` is matched by the equal id only (see `id_matches`)
     return first.key == second.key and first.reason in (None, second.reason)
 
 

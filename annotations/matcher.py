@@ -1,9 +1,10 @@
 """Matching: outputs + annotations + the projects in force → an `Outcome`, by Silver's rules.
 
 This is Silver's `OutputMatcher` and the verdict logic of its `AnnotationBasedTestSuite`
-(viper.silver.testing), with two deliberate differences, both documented in README.md: an
-output matches only annotations of its own file (Silver compares lines only), and outputs
-without a line are matched by the file-level `*FileOutput` forms (Silver never matches them).
+(viper.silver.testing), with deliberate differences, all documented in README.md: an output
+matches only annotations of its own file (Silver compares lines only); outputs without a line
+are matched by the file-level `*FileOutput` forms (Silver never matches them); an output id with
+two or more colons (Silver aborts) is matched only by an equal id.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def id_matches(annotation_id: OutputId, output_id: str) -> bool:
         return annotation_id.key == output_id and annotation_id.reason is None
     if not parts:  # Silver's assertion fails on ids made of colons only; nothing matches them
         return False
+    if len(parts) > 2:
+        # Silver's assertion aborts the run on `a:b:c`; here only the equal id matches it, so
+        # neither `a` nor `a:b` can accept an output that differs from them.
+        return str(annotation_id) == output_id
     return annotation_id.key == parts[0] and annotation_id.reason in (None, parts[1])
 
 

@@ -1,8 +1,10 @@
 """Reading annotations: text (or files) → annotations and diagnostics, by Silver's rules.
 
-Silver's reader (viper.silver.testing.TestAnnotationParser) removes every CR, splits on LF
-(dropping trailing empty lines, as Java's `split` does), trims each line of characters
-<= U+0020, and treats a trimmed line starting with `//::` as an annotation line. Annotations
+Silver's reader (viper.silver.testing.TestAnnotationParser) removes the two-character text
+backslash-r (a Scala raw string there; real CRs stay), splits on LF (dropping trailing
+empty lines only, as Java's `split` does: a last line holding just a CR is kept), trims each line
+of characters <= U+0020 (so a CR at a line end goes, one inside a line stays), and treats a
+trimmed line starting with `//::` as an annotation line. Annotations
 stack until the next line that does not start with `//`, which is their target; a stack still
 open at the end of the file is dropped. This module reproduces that exactly, and reports as
 diagnostics what Silver loses silently (see `kinds.DiagnosticKind`).
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from annotations.annotation import Annotation, Diagnostic, ReadResult
 from annotations.checks import Catalog, duplicates
-from annotations.forms import Form, FormError, parse_form
+from annotations.forms import KEYWORDS, Form, FormError, parse_form
 from annotations.hints import body_hint, looks_like_keyword, repair
 from annotations.kinds import (
     FILE_LEVEL_KINDS,
@@ -31,6 +33,10 @@ from annotations.kinds import (
 # Java's String.trim: every character <= U+0020.
 TRIM = "".join(chr(code) for code in range(0x21))
 _SUSPICIOUS_ID = re.compile(r"[\x00-\x20(),]")
+BOM = "\ufeff"
+# A comment that starts with a keyword (any case) and `(` is a lost annotation; the pre-scan
+# looks for the keywords' stems only (a shorter pattern), and the line is then checked in full.
+_STEMS = "expected|unexpected|missing|ignore"
 
 
 def read_text(
@@ -77,7 +83,7 @@ def read_files(
     """Read the annotations of files (UTF-8; read errors propagate), keyed by `str(path)`."""
     texts = []
     for path in paths:
-        # newline="" keeps CRs, which Silver removes itself (a lone CR is not a line break).
+        # newline="" keeps CRs: Silver splits on LF only and trims a CR at a line end.
         with open(path, encoding="utf-8", newline="") as handle:
             texts.append((str(path), handle.read()))
     return read_texts(texts, prefix=prefix, catalog=catalog)
@@ -106,16 +112,48 @@ class _Scanner:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.marker = prefix + "::"
-        last = re.escape(prefix[-1])
-        # Candidates: `//::`, and near misses such as `// ::` and `////::`.
-        self.candidates = re.compile(re.escape(prefix) + rf"[ \t{last}]*::")
-        self.comment_miss = re.compile(re.escape(prefix) + rf"(?:[ \t]+|{last}+[ \t]*)::[ \t]*")
+        quoted, last = re.escape(prefix), re.escape(prefix[-1])
+        words = "|".join(re.escape(keyword) for keyword in KEYWORDS)
+        # Candidates: `//::`, and near misses: `// ::`, `////::`, `// //::`, `//: Keyword`,
+        # `// Keyword(`. Every one starts with the prefix, so the scan skips ahead to each `//`.
+        self.candidates = re.compile(
+            quoted + rf"(?:[ \t{last}]*::|[ \t]+{quoted}::|:[ \t]*[A-Za-z]|[ \t]*(?i:{_STEMS}))"
+        )
+        self.comment_miss = re.compile(quoted + rf"(?:[ \t]+|{last}+[ \t]*)::[ \t]*")
+        self.single_colon = re.compile(quoted + r":[ \t]*")
+        self.commented_out = re.compile(quoted + rf"[ \t]+{quoted}::[ \t]*")
+        self.keyword_comment = re.compile(quoted + rf"[ \t]*(?=(?i:{words})\()")
         self.code_miss = re.compile(re.escape(self.marker) + r"[ \t]*")
+
+    def comment_near_miss(self, trimmed: str, next_line: str) -> tuple[str, str] | None:
+        """The (message, hint) for a comment line that looks like a misspelt annotation."""
+        marker = self.marker
+        miss = self.comment_miss.match(trimmed) or self.single_colon.match(trimmed)
+        why = f"an annotation line starts with exactly `{marker} `"
+        if miss is None:
+            miss = self.commented_out.match(trimmed)
+            # A commented-out annotation above commented-out code is deliberate (Silver's own
+            # suites disable tests so); above live code it was most likely meant to count.
+            if miss is None or not next_line or next_line.startswith(self.prefix):
+                miss = self.keyword_comment.match(trimmed)
+                why = f"an annotation line starts with `{marker} `, not `{self.prefix}`"
+            else:
+                why = "the annotation is commented out, but the line below is code"
+        if miss is None or not looks_like_keyword(trimmed[miss.end() :]):
+            return None
+        fixed = repair(trimmed[miss.end() :])
+        shown = f"`{marker} {fixed}`" if fixed else f"`{marker} ...`"
+        return (
+            f"`{trimmed}` is read as a plain comment, not as an annotation",
+            f"did you mean {shown}? ({why})",
+        )
 
     def read(self, text: str, file: str) -> tuple[list[Annotation], list[Diagnostic]]:
         """Annotations (file order) and diagnostics of one text."""
-        if "\r" in text:
-            text = text.replace("\r", "")
+        if "\\r" in text:
+            # Silver's `replace("""\r""", "")` is a raw string: it removes the two characters
+            # backslash-r, never a real CR (columns on such a line count the text without them).
+            text = text.replace("\\r", "")
         size = len(text)
         end = size  # Java's split drops trailing empty lines: no line starts at or after `end`
         while end and text[end - 1] == "\n":
@@ -210,36 +248,20 @@ class _Scanner:
                         )
                     )
             elif trimmed.startswith(prefix):
-                miss = self.comment_miss.match(trimmed)
-                if miss is not None and looks_like_keyword(trimmed[miss.end() :]):
-                    fixed = repair(trimmed[miss.end() :])
-                    shown = f"`{marker} {fixed}`" if fixed else f"`{marker} ...`"
+                after = text.find("\n", stop + 1)
+                following = text[stop + 1 : after if after >= 0 else size].strip(TRIM)
+                near = self.comment_near_miss(trimmed, following)
+                if near is not None:
                     diagnostics.append(
                         Diagnostic(
-                            DiagnosticKind.NEAR_MISS.value,
-                            file,
-                            line_no,
-                            column,
-                            f"`{trimmed}` is read as a plain comment, not as an annotation",
-                            f"did you mean {shown}? (an annotation line starts with exactly "
-                            f"`{marker} `)",
+                            DiagnosticKind.NEAR_MISS.value, file, line_no, column, near[0], near[1]
                         )
                     )
             else:
                 index = raw.find(marker)
                 miss = self.code_miss.match(raw, index) if index >= 0 else None
                 if miss is not None and looks_like_keyword(raw[miss.end() :]):
-                    diagnostics.append(
-                        Diagnostic(
-                            DiagnosticKind.NEAR_MISS.value,
-                            file,
-                            line_no,
-                            index + 1,
-                            f"`{raw[index:].strip(TRIM)}` follows code on the same line, so it "
-                            "is not an annotation",
-                            "put the annotation on a line of its own, directly above this line",
-                        )
-                    )
+                    diagnostics.append(_after_code(raw, index, file, line_no))
         if pending:
             settle(size, at_eof=True)
         return annotations, diagnostics
@@ -303,4 +325,28 @@ def _odd_id(form: Form, file: str, line: int, column: int, text: str) -> Diagnos
         "parenthesis",
         "an id is `KEY:REASON` without blanks; the issue link belongs to `UnexpectedOutput` "
         "and `MissingOutput`",
+    )
+
+
+def _after_code(raw: str, index: int, file: str, line: int) -> Diagnostic:
+    """`//::` after something else on its line: code, or a byte-order mark Silver does not trim."""
+    shown = raw[index:].strip(TRIM)
+    if raw[:index].strip(TRIM).strip(BOM) == "":
+        at_start = "the file starts with" if line == 1 else "this line starts with"
+        return Diagnostic(
+            DiagnosticKind.NEAR_MISS.value,
+            file,
+            line,
+            index + 1,
+            f"`{shown}` is not an annotation: {at_start} a byte-order mark (BOM, U+FEFF), which "
+            "Silver does not trim, so it reads the line as code",
+            "save the file as UTF-8 without a BOM" if line == 1 else "remove the U+FEFF character",
+        )
+    return Diagnostic(
+        DiagnosticKind.NEAR_MISS.value,
+        file,
+        line,
+        index + 1,
+        f"`{shown}` follows code on the same line, so it is not an annotation",
+        "put the annotation on a line of its own, directly above this line",
     )

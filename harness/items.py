@@ -57,8 +57,8 @@ class ScenarioItem(pytest.Item):
         self.add_marker(_SCENARIO)
         if self.tags.known_bug(projects):
             self.add_marker(_KNOWN_BUG)
-        # Like the matcher: a scenario is ignored when every one of its files is.
-        if all(tags.ignored(projects) for tags in per_file):
+        # Like the matcher, on all files together (an IgnoreFileList in one ignores them all).
+        if self.tags.ignored(projects):
             self.add_marker(_IGNORED)
 
     def runtest(self) -> None:
@@ -104,8 +104,13 @@ def keywords(scenario: Scenario, tags: Tags) -> set[str]:
 
 
 def _scan_file(path: Path) -> Tags:
-    """The issue links of one file; an unreadable file has none (it fails when it runs)."""
+    """The issue links of one file, read as the runner reads it; an unreadable file has none.
+
+    Like the runner: a leading byte order mark is dropped and bytes that are not UTF-8 are
+    replaced (the run reports them as a syntax error but still reads the annotations).
+    """
     try:
-        return scan(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return Tags()
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return Tags()  # it fails with its own message when it runs
+    return scan(text.removeprefix("\ufeff"))

@@ -229,13 +229,18 @@ class ModelBackend:
         msix = self.devices[device].msix
         return 0 if msix is None else msix.vectors
 
+    # Without an MSI-X capability there is nothing to enable, mask or configure: Enable and
+    # Function Mask read as clear and no entry is configured, as `msix.vectors` reads 0. The
+    # per-vector queries below have no entry to read and stay `msix.failed:unsupported`.
     def msix_enabled(self, device: str) -> bool:
-        """Message Control Enable."""
-        return self._msix(device).enabled
+        """Message Control Enable (False without MSI-X)."""
+        msix = self.devices[device].msix
+        return msix is not None and msix.enabled
 
     def msix_function_masked(self, device: str) -> bool:
-        """Message Control Function Mask."""
-        return self._msix(device).function_masked
+        """Message Control Function Mask (False without MSI-X)."""
+        msix = self.devices[device].msix
+        return msix is not None and msix.function_masked
 
     def msix_masked(self, device: str, vector: int) -> bool:
         """The entry's own mask bit."""
@@ -250,5 +255,6 @@ class ModelBackend:
         return self._msix(device).delivered(vector)
 
     def msix_configured(self, device: str) -> int:
-        """Entries holding a valid MSI address."""
-        return self._msix(device).configured
+        """Entries holding a valid MSI address (0 without MSI-X)."""
+        msix = self.devices[device].msix
+        return 0 if msix is None else msix.configured

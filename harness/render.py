@@ -6,12 +6,15 @@ and terminal detection. `failure_report` renders to a string for the pytest plug
 
 Findings are grouped as Silver's report groups them (additional output, expected but missing,
 unexpected but missing, missing but present), then annotation errors and unreadable files.
-Each entry is `path:line: id — message`, then a frame of the source around that line.
+Each entry is `path:line: id — message` (`path:line:column: kind — message` and a `hint:` line
+for annotation errors and syntax errors), then a frame of the source around that line, its
+control and invisible characters escaped.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, TypeAlias
@@ -23,10 +26,13 @@ from rich.text import Text
 from annotations.annotation import IssueRef
 from annotations.outcome import Finding, FindingKind, Verdict
 from harness.runner import RunResult
+from harness.scenario import ScenarioSyntaxError
+from harness.vfio.catalog import ErrorId
 
 Out: TypeAlias = Console  # the console type, for modules that must not import rich
 
 CONTEXT = 1  # lines shown above and below the line concerned
+_PARSER_ERROR = ErrorId.PARSER_ERROR.value
 _GROUPS: tuple[tuple[FindingKind, str], ...] = (
     (FindingKind.ADDITIONAL_OUTPUT, "Additional output"),
     (FindingKind.EXPECTED_BUT_MISSING, "Expected output but missing"),
@@ -73,6 +79,24 @@ def issue_link(ref: IssueRef, template: str | None) -> str:
     return template.format(project=ref.project, issue=ref.number)
 
 
+# Characters a terminal would act on or hide (C0 and C1 controls but tab and newline, a CR not
+# ending a line, DEL, zero-width and bidi marks, a BOM): shown escaped, so a frame shows what
+# the file holds and cannot move the cursor, ring a bell or reorder the line.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\r(?!\n)"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """`text` with CRLF read as a line end and every invisible or control character escaped."""
+    return _INVISIBLE.sub(_escape, text.replace("\r\n", "\n"))
+
+
 @dataclass(frozen=True, slots=True)
 class CodeFrame:
     """Lines around `line` of `text`, with line numbers and the line itself marked."""
@@ -85,7 +109,7 @@ class CodeFrame:
         if not 1 <= self.line <= max(count, 1):
             return
         yield Syntax(
-            self.text,
+            visible(self.text),
             "text",
             theme="ansi_dark",
             line_numbers=True,
@@ -98,20 +122,34 @@ class CodeFrame:
 
 @dataclass(frozen=True, slots=True)
 class FindingView:
-    """One finding: `path:line: id — message`, advice for a stale known bug, a code frame."""
+    """One finding: `path:line[:column]: id — message`, a hint or advice, a code frame.
+
+    An annotation error shows its diagnostic's column, kind and hint (`did you mean …`); an
+    unexpected `parser.error` shows the syntax error's column, message and hint.
+    """
 
     finding: Finding
     text: str | None
     issue_url: str | None = None
+    syntax: ScenarioSyntaxError | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         f = self.finding
         where = f.file if f.line is None else f"{f.file}:{f.line}"
+        label, message, hint = f.id or "-", f.message, None
+        if f.diagnostic is not None:
+            d = f.diagnostic
+            where, label, message, hint = f"{d.file}:{d.line}:{d.column}", d.kind, d.message, d.hint
+        elif self.syntax is not None:
+            e = self.syntax
+            where, message, hint = f"{e.file}:{e.line}:{e.column}", e.message, e.hint
         # One unbroken line, as compilers print `path:line: message`: grep and editors read it.
         header = Text(f"{where}: ", style="bold", no_wrap=True, overflow="ignore")
-        header.append(f.id or "-", style="red")
-        header.append(f" — {f.message}")
+        header.append(label, style="red")
+        header.append(f" — {message}")
         yield header
+        if hint is not None:
+            yield Text(f"hint: {hint}", style="cyan", no_wrap=True, overflow="ignore")
         advice = stale_advice(f, self.issue_url)
         if advice is not None:
             yield Text(advice, style="yellow", no_wrap=True, overflow="ignore")
@@ -142,6 +180,7 @@ class FailureReport:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         findings = self.result.outcome.findings
+        syntax = {(e.file, e.line): e for e in self.result.syntax_errors}
         for kind, title in _GROUPS:
             group = [f for f in findings if f.kind is kind]
             if not group:
@@ -149,7 +188,10 @@ class FailureReport:
             yield Text(f"{title}:", style="bold underline")
             for finding in group:
                 text = self.result.texts.get(finding.file)
-                yield FindingView(finding, text, self.issue_url)
+                error = None
+                if finding.output is not None and finding.output.id == _PARSER_ERROR:
+                    error = syntax.get((finding.file, finding.line or 0))
+                yield FindingView(finding, text, self.issue_url, error)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,21 @@ fixed; bodies are filled in by the scenario-language work):
 - `load_backend(spec, defaults)` builds `model` or `package.module:Class`; a bad spec raises
   `BackendError` with a message and a hint.
 - `run_scenario(...)` never raises for a bad scenario: an unreadable file becomes a FAILED
-  outcome with an UNREADABLE finding; a syntax error is a `parser.error` output.
+  outcome with an UNREADABLE finding; a syntax error (also bytes that are not UTF-8, at the
+  first bad one) is a `parser.error` output.
 
-Multi-file scenarios: every file is read and parsed first (so each file's own syntax errors are
-reported at their lines), then the files are checked and run in order on one state. A file with
-a syntax error does not run, and neither does any file after it: their statements would run on
-a state missing the broken file's declarations and drown the real error in follow-on ones.
+Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
+run; the other files run as if it were absent. Every file is read and parsed first (so each
+file's own syntax errors are reported at their lines), then the files are checked and run in
+order on one state. A file with a syntax error does not run, and neither does any file after
+it: their statements would run on a state missing the broken file's declarations and drown the
+real error in follow-on ones.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from annotations import ignored_files, match, read_texts
@@ -26,6 +29,7 @@ from annotations.outcome import Finding, FindingKind, Outcome, Verdict
 from harness.backend import Backend, CoreDefaults
 from harness.discovery import Scenario
 from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
+from harness.scenario.source import decode
 from harness.vfio.catalog import ErrorId, catalog
 
 PROJECT = "vfio"  # the suite-wide project: /vfio/issue/N/ applies whatever the backend
@@ -54,6 +58,8 @@ class RunResult:
     read: ReadResult
     outcome: Outcome
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
+    # The syntax errors behind the `parser.error` outputs, for their column and hint.
+    syntax_errors: tuple[ScenarioSyntaxError, ...] = ()
 
 
 _SPEC_HINT = "name the backend 'model' or give an import path 'package.module:Class'"
@@ -104,26 +110,39 @@ def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
 _BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
 
 
-def read_scenario(scenario: Scenario) -> tuple[dict[str, str], list[Finding]]:
-    """Each file's text by its name (`str(path)`), and an UNREADABLE finding per failure."""
+def read_scenario(
+    scenario: Scenario,
+) -> tuple[dict[str, str], list[Finding], dict[str, ScenarioSyntaxError]]:
+    """Each file's text by its name (`str(path)`), an UNREADABLE finding per file that cannot
+    be read, and the syntax error of each file that is not UTF-8 (`harness.scenario.source`)."""
     texts: dict[str, str] = {}
     unreadable: list[Finding] = []
+    broken: dict[str, ScenarioSyntaxError] = {}
     for path in scenario.files:
         file = str(path)
         try:
-            texts[file] = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            data = path.read_bytes()
+        except OSError as error:
+            reason = error.strerror or error
             unreadable.append(
                 Finding(FindingKind.UNREADABLE, file, None, None, f"cannot read {file}: {reason}")
             )
-    return texts, unreadable
+            continue
+        texts[file], encoding_error = decode(data, file)
+        if encoding_error is not None:
+            broken[file] = encoding_error
+    return texts, unreadable, broken
 
 
-def parse_files(texts: dict[str, str]) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error in place of a file's program."""
+def parse_files(
+    texts: dict[str, str], broken: Mapping[str, ScenarioSyntaxError] | None = None
+) -> list[Program | ScenarioSyntaxError]:
+    """Each file parsed, in order; a syntax error (or the file's `broken` one) in its place."""
     programs: list[Program | ScenarioSyntaxError] = []
     for file, text in texts.items():
+        if broken and file in broken:
+            programs.append(broken[file])
+            continue
         try:
             programs.append(parse(text, file))
         except ScenarioSyntaxError as error:
@@ -166,16 +185,19 @@ def run_scenario(
     strict: bool = True,
 ) -> RunResult:
     """Run one scenario and match its outputs against its annotations."""
-    texts, unreadable = read_scenario(scenario)
+    texts, unreadable, broken = read_scenario(scenario)
     if unreadable:
         outcome = Outcome(Verdict.FAILED, tuple(unreadable))
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
     read = read_texts(list(texts.items()), prefix="//", catalog=catalog().keys())
     system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
     projects = (system.name, PROJECT)
-    if set(ignored_files(read, projects)) >= set(texts):
-        outputs: tuple[Output, ...] = ()  # an ignored scenario is not run (it may crash the SUT)
-    else:
-        outputs = tuple(run_programs(parse_files(texts), system))
+    # An ignored file is not run (it may crash the system under test); the others run in
+    # order on the shared state, as if the ignored files were absent.
+    ignored = set(ignored_files(read, projects))
+    to_run = {file: text for file, text in texts.items() if file not in ignored}
+    programs = parse_files(to_run, broken)
+    outputs = tuple(run_programs(programs, system)) if to_run else ()
+    errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
     outcome = match(outputs, read, projects, strict=strict)
-    return RunResult(scenario, outputs, read, outcome, texts)
+    return RunResult(scenario, outputs, read, outcome, texts, errors)

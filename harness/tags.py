@@ -1,35 +1,42 @@
-"""What collection learns from a scenario's text: the issues its annotations link to.
+"""What collection learns from a scenario's text: its issue links, known bugs and ignores.
 
-A cheap line scan, not the annotation reader: collection must stay within a small factor of
-merely reading the file, and a malformed annotation is reported when the scenario runs (the
-reader's diagnostics), not here. The scan sees only well-formed issue-linked annotations;
-anything it misses can only make `-k issue-N` or `-m known_bug` select less, never change
-an outcome.
+Collection reads each file with the annotation engine's own reader (`annotations.read_text`,
+prefix `//`, as the runner reads it), so a marker or tag can never disagree with what the run
+does: an annotation Silver drops (an `IgnoreFile` with no line after it, a malformed link) marks
+nothing, and `ignored`/`known_bug` use the matcher's own rules (`annotations.ignored_files`,
+known bugs of files not ignored, for a project in force). The reader parses only `//::` lines,
+so a file without any costs one substring search; diagnostics are left to the run.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from annotations import project_matches
-from annotations.annotation import IssueRef, Kind
+from annotations import ignored_files, project_matches, read_text
+from annotations.annotation import Annotation, IssueRef, Kind, ReadResult
+from annotations.kinds import KNOWN_BUG_KINDS
 
 SUITE_PROJECT = "vfio"  # the suite-wide project, in force whatever the backend
-_ISSUE_LINKED = re.compile(
-    r"^[\x00-\x20]*//:: (?P<kind>(?:Unexpected|Missing)(?:File)?Output|IgnoreFileList|IgnoreFile)"
-    r"\((?:[^()\n]*, )?/(?P<project>[^/\s]+)/issue/(?P<number>[0-9]+)/\)[\x00-\x20]*$",
-    re.MULTILINE,
-)
-_KNOWN_BUG = (Kind.UNEXPECTED, Kind.MISSING, Kind.UNEXPECTED_FILE, Kind.MISSING_FILE)
+PREFIX = "//"  # the scenario language's line comment, as the runner reads it
+_MARKER = PREFIX + "::"
+# Unnamed texts get distinct keys, so that the Tags of several files still add up per file.
+_UNNAMED = itertools.count(1)
+_NOTHING = ReadResult()
+_IGNORE_KINDS = (Kind.IGNORE_FILE, Kind.IGNORE_FILE_LIST)
 
 
 @dataclass(frozen=True, slots=True)
 class Tags:
-    """The issue-linked annotations of a scenario, as (kind, issue) in file order."""
+    """The annotations the engine reads from a scenario's files (`read`, files in order)."""
 
-    links: tuple[tuple[Kind, IssueRef], ...] = ()
+    read: ReadResult = _NOTHING
+
+    @property
+    def links(self) -> tuple[tuple[Kind, IssueRef], ...]:
+        """The issue-linked annotations as (kind, issue), in file order."""
+        return tuple((a.kind, a.issue) for a in self.read.annotations if a.issue is not None)
 
     @property
     def issues(self) -> tuple[IssueRef, ...]:
@@ -45,37 +52,46 @@ class Tags:
         return names
 
     def known_bug(self, projects: Iterable[str]) -> bool:
-        """Whether an Unexpected/Missing(File)Output applies to a project in force."""
-        return self._any(_KNOWN_BUG, projects)
+        """Whether an Unexpected/Missing(File)Output is in force (its project, file not ignored)."""
+        bugs = [a for a in self.read.annotations if a.kind in KNOWN_BUG_KINDS]
+        if not bugs:
+            return False
+        wanted = tuple(projects)
+        ignored = set(ignored_files(self.read, wanted))
+        return any(a.file not in ignored and _applies(a, wanted) for a in bugs)
 
     def ignored(self, projects: Iterable[str]) -> bool:
-        """Whether an IgnoreFile for a project in force, or any IgnoreFileList, stands here."""
-        if any(kind is Kind.IGNORE_FILE_LIST for kind, _ in self.links):
-            return True  # Silver: an IgnoreFileList ignores the file for every project
-        return self._any((Kind.IGNORE_FILE,), projects)
-
-    def _any(self, kinds: tuple[Kind, ...], projects: Iterable[str]) -> bool:
-        wanted = tuple(projects)
-        return any(
-            kind in kinds and project_applies(issue.project, wanted) for kind, issue in self.links
-        )
+        """Whether every file is ignored (IgnoreFile for a project in force, or IgnoreFileList)."""
+        files, found = self.read.files, self.read.annotations
+        if not files or not any(a.kind in _IGNORE_KINDS for a in found):
+            return False
+        return len(ignored_files(self.read, tuple(projects))) == len(files)
 
     def __add__(self, other: Tags) -> Tags:
-        return Tags(self.links + other.links)
-
-
-def scan(text: str) -> Tags:
-    """The issue-linked annotations of one file's text."""
-    if "//::" not in text:
-        return Tags()
-    return Tags(
-        tuple(
-            (Kind(found["kind"]), IssueRef(found["project"], int(found["number"])))
-            for found in _ISSUE_LINKED.finditer(text)
+        first, second = self.read, other.read
+        return Tags(
+            ReadResult(
+                first.files + second.files,
+                first.annotations + second.annotations,
+                first.diagnostics + second.diagnostics,
+            )
         )
-    )
+
+
+def scan(text: str, file: str | None = None) -> Tags:
+    """The annotations of one file's text (named `file`, else a fresh name), as a run reads."""
+    if file is None:
+        file = f"<text {next(_UNNAMED)}>"
+    if _MARKER not in text:  # the reader makes annotations of `//::` lines only
+        return Tags(ReadResult((file,)))
+    return Tags(read_text(text, file, prefix=PREFIX))
 
 
 def project_applies(project: str, projects: Iterable[str]) -> bool:
     """Whether an issue's project names one in force (Silver's rule, from the matcher)."""
     return any(project_matches(project, candidate) for candidate in projects)
+
+
+def _applies(annotation: Annotation, projects: tuple[str, ...]) -> bool:
+    issue = annotation.issue
+    return issue is not None and project_applies(issue.project, projects)

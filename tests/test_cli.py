@@ -155,3 +155,15 @@ def test_usage_without_a_command_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_annotation_typo_shows_did_you_mean_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = PASSING.replace("dma.map.failed", "dma.mapp.failed")
+    root = write(tmp_path / "scenarios", {"dma/typo.vfio": typo})
+    assert main(["run", str(root)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    where = f"{root / 'dma' / 'typo.vfio'}:2:1: UnknownId — "
+    at = next(i for i, line in enumerate(lines) if line.startswith(where))
+    assert lines[at + 1] == "hint: did you mean `dma.map.failed:size.zero`?"

@@ -129,3 +129,37 @@ def test_issue_link_fills_the_template_or_keeps_the_link() -> None:
     assert issue_link(ref, None) == "/Model/issue/12/"
     assert issue_link(ref, "https://x/{project}/issues/{issue}") == "https://x/Model/issues/12"
     assert issue_link(ref, "https://x/issues/{issue}") == "https://x/issues/12"
+
+
+def run_text(tmp_path: Path, text: str | bytes) -> RunResult:
+    from harness.runner import run_scenario
+
+    path = tmp_path / "t.vfio"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return run_scenario(Scenario("t", (path,), tmp_path))
+
+
+def test_annotation_error_shows_its_column_kind_and_did_you_mean_hint(tmp_path: Path) -> None:
+    text = (
+        "container c0\n//:: ExpectedOutput(dma.mapp.failed:size.zero)\n"
+        "map c0 iova=0 vaddr=0 size=0\n"
+    )
+    report = failure_report(run_text(tmp_path, text), width=200).splitlines()
+    at = report.index("Annotation errors:")
+    assert report[at + 1].startswith(f"{tmp_path / 't.vfio'}:2:1: UnknownId — ")
+    assert report[at + 2] == "hint: did you mean `dma.map.failed:size.zero`?"
+
+
+def test_unexpected_parser_error_shows_its_column_and_hint(tmp_path: Path) -> None:
+    report = failure_report(run_text(tmp_path, "container c0\nmap c0 iova = 0\n"), width=200)
+    assert report.splitlines()[1:3] == [
+        f"{tmp_path / 't.vfio'}:2:12: parser.error — option 'iova' has a space before '='",
+        "hint: options are written key=value without spaces, e.g. iova=0x100000",
+    ]
+
+
+def test_code_frame_escapes_control_and_invisible_characters(tmp_path: Path) -> None:
+    text = "container c0\r\nassert 0 // \x1b[31m red \x07\u202e\r\n"
+    report = failure_report(run_text(tmp_path, text), width=200)
+    assert "❱ 2 assert 0 // \\x1b[31m red \\x07\\u202e\n" in report
+    assert "\x1b" not in report and "\x07" not in report and "\r" not in report

@@ -17,7 +17,7 @@ Reasons and the decisions behind them:
   option missing (map: iova, vaddr, size; unmap: iova, size; window: base, size; msix member:
   table, pba; msix entry: addr, data), a value of the wrong form (a word where a number is
   wanted, or `B:O` where neither is), or a value not allowed: mode v1|v2, reserved x86|none,
-  perm rw|r|w|none, cfg size 1|2|4, fmask on|off, pgsize a power of two from 1 to 1G,
+  perm rw|r|w|none, fmask on|off, pgsize a power of two from 1 to 1G,
   window size 0.
 - `value.range`: any integer literal above 2^64-1 (also inside expressions), or a value too
   wide for its field: a cfg write value wider than its size, MSI-X data above 32 bits, a BAR
@@ -26,9 +26,9 @@ Reasons and the decisions behind them:
   `dma_entry_limit` is an unsigned int), a window ending past its address space (mmio32 4G,
   mmio64 2^64, io 64K).
   Values that fit their field but break the device's rules (BAR index 6, 4096 vectors, a
-  config offset past 4096, an `io prefetch` BAR, a second `msix` member, a malformed BDF) are
-  left to the backend, whose `device.invalid:*` and `*.failed:*` ids say what the kernel or
-  the PCI spec would.
+  config offset past 4096, a config access size other than 1, 2 or 4, an `io prefetch` BAR,
+  a second `msix` member, a malformed BDF) are left to the backend, whose `device.invalid:*`
+  and `*.failed:*` ids say what the kernel or the PCI spec would.
 
 A statement skipped by a check declares nothing: a later use of its name is `unknown.name`
 (the backend never saw it). A window kind may be declared again (it replaces the window).
@@ -67,8 +67,9 @@ class Expect:
 
     @property
     def text(self) -> str:
-        """The expression as written (rendered only for a message)."""
-        return nodes.render_expr(self.expr)
+        """The expression as written, cut at `TEXT_LIMIT` (rendered only for a message)."""
+        text = nodes.render_expr(self.expr)
+        return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + " …"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,13 @@ _REGION_ATTRS = {"size", "gpa"}
 # Where each window must end (exclusive): 32-bit BARs hold addresses below 4G, I/O ports are
 # 16 bits; as `-D vfio:<window>.*` allows (harness/options.py).
 _WINDOW_END = {"mmio32": 1 << 32, "mmio64": 1 << 64, "io": 1 << 16}
+TEXT_LIMIT = 200  # characters of an expression quoted in a message
+# How deep operators may nest inside parentheses or call arguments (chains of one precedence
+# level and runs of prefix operators do not count: they are loops). Compiling, evaluating and
+# rendering recurse once or twice per level, well inside Python's recursion limit; Python's own
+# parser stops at 200 nested parentheses.
+MAX_NESTING = 200
+_ACCESS_SIZES = (1, 2, 4)  # config access sizes whose register width the checker knows
 _BAR_NAMES = {f"bar{index}": index for index in range(6)}
 
 
@@ -278,7 +286,10 @@ class Checker:
         device = self._use(s.device, NameKind.DEVICE)
         size = fields.options("cfg write", s.options, fields.CFG).get("size", 4)
         fields.u64(s.offset, f"{s.offset:#x}")
-        fields.width(s.value, 8 * size, f"{s.value:#x}", f"{size}-byte register")
+        if size in _ACCESS_SIZES:  # any other size is the backend's `unaligned`, not a width
+            fields.width(s.value, 8 * size, f"{s.value:#x}", f"{size}-byte register")
+        else:
+            fields.u64(s.value, f"{s.value:#x}")
         return Call(s.file, s.line, "cfg_write", (device, s.offset, s.value, size))
 
     def _msix_entry(self, s: nodes.MsixEntry) -> Step:
@@ -339,25 +350,47 @@ class Checker:
             return Expect(fn, expr, (self._compile(expr.first), op, self._compile(right)))
         return Expect(fn, expr)
 
-    def _compile(self, expr: nodes.Expr) -> Compiled:
+    def _compile(self, expr: nodes.Expr, depth: int = 0) -> Compiled:
+        # Chains of one precedence level and runs of prefix operators compile to loops (any
+        # length); nesting in parentheses or call arguments recurses, so it is bounded.
+        if depth > MAX_NESTING:
+            raise fields.fail(
+                ErrorId.SCENARIO_EVAL,
+                f"expression nested too deeply (more than {MAX_NESTING} operators inside"
+                " parentheses or call arguments); split it into several asserts",
+            )
+        depth += 1
         if isinstance(expr, nodes.IntLit):
             return evaluate.literal(fields.u64(expr.value, expr.text))
         if isinstance(expr, nodes.Ref):
-            return self._ref(expr)
+            return self._ref(expr, depth)
         if isinstance(expr, nodes.Binary):
-            return evaluate.binary(expr.op, self._compile(expr.left), self._compile(expr.right))
+            if not nodes.continues_chain(expr):  # the common case: one operator
+                left, right = self._compile(expr.left, depth), self._compile(expr.right, depth)
+                return evaluate.binary(expr.op, left, right)
+            first, links = nodes.chain(expr)
+            rest = [(op, self._compile(operand, depth)) for op, operand in links]
+            return evaluate.binary_chain(self._compile(first, depth), rest)
         if isinstance(expr, nodes.Compare):
-            rest = [(op, self._compile(operand)) for op, operand in expr.rest]
-            return evaluate.compare(self._compile(expr.first), rest)
+            compared = [(op, self._compile(operand, depth)) for op, operand in expr.rest]
+            return evaluate.compare(self._compile(expr.first, depth), compared)
         if isinstance(expr, nodes.BoolOp):
-            return evaluate.bool_op(expr.op, self._compile(expr.left), self._compile(expr.right))
-        if isinstance(expr, nodes.Not):
-            return evaluate.negation(self._compile(expr.operand))
-        if isinstance(expr, nodes.Unary):
-            return evaluate.unary(expr.op, self._compile(expr.operand))
+            if not nodes.continues_chain(expr):
+                left, right = self._compile(expr.left, depth), self._compile(expr.right, depth)
+                return evaluate.bool_op(expr.op, left, right)
+            first, links = nodes.chain(expr)
+            operands = [first, *(operand for _, operand in links)]
+            return evaluate.bool_chain(expr.op, [self._compile(e, depth) for e in operands])
+        if isinstance(expr, nodes.Unary | nodes.Not):
+            ops: list[str] = []
+            operand: nodes.Expr = expr
+            while isinstance(operand, nodes.Unary | nodes.Not):  # `- - ~x`, `not not x`: a loop
+                ops.append(operand.op if isinstance(operand, nodes.Unary) else "not")
+                operand = operand.operand
+            return evaluate.prefix(ops, self._compile(operand, depth))
         raise TypeError(f"not an expression: {expr!r}")
 
-    def _ref(self, ref: nodes.Ref) -> Compiled:
+    def _ref(self, ref: nodes.Ref, depth: int) -> Compiled:
         entry = self.names.get(ref.name)
         if entry is None:
             raise fields.fail(ErrorId.SCENARIO_UNKNOWN_NAME, f"unknown name '{ref.name}'")
@@ -375,7 +408,7 @@ class Checker:
             )
         if not takes_arg and ref.arg is not None:
             raise fields.fail(ErrorId.SCENARIO_WRONG_KIND, f"'{path}' is not a function")
-        arg = None if ref.arg is None else self._compile(ref.arg)
+        arg = None if ref.arg is None else self._compile(ref.arg, depth)
         return evaluate.query(method, ref.name, index, arg, ref)
 
     def _attribute(self, kind: NameKind, attrs: tuple[str, ...]) -> tuple[str, bool, int | None]:

@@ -128,6 +128,21 @@ def binary(op: str, left: Compiled, right: Compiled) -> Compiled:
     return lambda backend: function(left(backend), right(backend))
 
 
+def binary_chain(first: Compiled, links: list[tuple[str, Compiled]]) -> Compiled:
+    """`a op b op c …` of one precedence level, left to right in a loop (never recursing)."""
+    if len(links) == 1:
+        return binary(links[0][0], first, links[0][1])
+    steps = [(_BINARY[op], operand) for op, operand in links]
+
+    def run(backend: Backend) -> int:
+        value = first(backend)
+        for function, operand in steps:
+            value = function(value, operand(backend))
+        return value
+
+    return run
+
+
 def compare(first: Compiled, rest: list[tuple[str, Compiled]]) -> Compiled:
     """A comparison chain: each operand evaluated once, stopping at the first false link."""
     links = [(COMPARE[op], operand) for op, operand in rest]
@@ -154,9 +169,46 @@ def bool_op(op: str, left: Compiled, right: Compiled) -> Compiled:
     return lambda backend: left(backend) or right(backend)
 
 
+def bool_chain(op: str, operands: list[Compiled]) -> Compiled:
+    """`a and b and c …` (or `or`): the first operand that decides, else the last, in a loop."""
+    if len(operands) == 2:
+        return bool_op(op, operands[0], operands[1])
+    stop_when_true = op == "or"
+
+    def run(backend: Backend) -> int:
+        value = 0
+        for operand in operands:
+            value = operand(backend)
+            if bool(value) is stop_when_true:
+                return value
+        return value
+
+    return run
+
+
 def negation(operand: Compiled) -> Compiled:
     """`not x`."""
     return lambda backend: int(not operand(backend))
+
+
+def prefix(ops: list[str], operand: Compiled) -> Compiled:
+    """Prefix operators (`-`, `+`, `~`, `not`, outermost first) applied in a loop."""
+    if len(ops) == 1:
+        op = ops[0]
+        return negation(operand) if op == "not" else unary(op, operand)
+    functions = [_not if op == "not" else _UNARY[op] for op in reversed(ops)]
+
+    def run(backend: Backend) -> int:
+        value = operand(backend)
+        for function in functions:
+            value = function(value)
+        return value
+
+    return run
+
+
+def _not(value: int) -> int:
+    return int(not value)
 
 
 def show(value: int) -> str:

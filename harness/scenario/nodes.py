@@ -333,6 +333,28 @@ def _strength(expr: Expr) -> int:
     return _PRECEDENCE["atom"]
 
 
+def continues_chain(expr: Binary | BoolOp) -> bool:
+    """Whether the left operand is an operation of the same precedence level (`a + b - c`)."""
+    left = expr.left
+    return type(left) is type(expr) and _PRECEDENCE[left.op] == _PRECEDENCE[expr.op]
+
+
+def chain(expr: Binary | BoolOp) -> tuple[Expr, list[tuple[str, Expr]]]:
+    """A left-associative chain flattened: `a + b - c` is (a, [("+", b), ("-", c)]).
+
+    Iterative, so that a flat expression of any length (as long as one line) never recurses
+    once per operator: links are the operators of one precedence level (one `and`/`or`).
+    """
+    strength = _strength(expr)
+    links: list[tuple[str, Expr]] = []
+    node: Expr = expr
+    while isinstance(node, Binary | BoolOp) and _strength(node) == strength:
+        links.append((node.op, node.right))
+        node = node.left
+    links.reverse()
+    return node, links
+
+
 def _wrap(expr: Expr, minimum: int) -> str:
     text = render_expr(expr)
     return f"({text})" if _strength(expr) < minimum else text
@@ -345,14 +367,29 @@ def render_expr(expr: Expr) -> str:
     if isinstance(expr, Ref):
         path = ".".join((expr.name, *expr.attrs))
         return path if expr.arg is None else f"{path}({render_expr(expr.arg)})"
-    if isinstance(expr, Unary):
-        return f"{expr.op}{_wrap(expr.operand, _PRECEDENCE['unary'])}"
-    if isinstance(expr, Not):
-        return f"not {_wrap(expr.operand, _PRECEDENCE['not'])}"
+    if isinstance(expr, Unary | Not):
+        # A run of prefix operators in a loop (`- - ~x`, `not not x`): any length.
+        prefix: list[str] = []
+        node: Unary | Not = expr
+        while True:
+            op, minimum = (
+                (node.op, _PRECEDENCE["unary"])
+                if isinstance(node, Unary)
+                else ("not ", _PRECEDENCE["not"])
+            )
+            prefix.append(op)
+            operand = node.operand
+            if not isinstance(operand, Unary | Not) or _strength(operand) < minimum:
+                return "".join(prefix) + _wrap(operand, minimum)
+            node = operand
     if isinstance(expr, Binary | BoolOp):
         strength = _strength(expr)
-        # Left-associative: the right operand needs parentheses at equal strength.
-        return f"{_wrap(expr.left, strength)} {expr.op} {_wrap(expr.right, strength + 1)}"
+        first, links = chain(expr)
+        # Left-associative: a right operand needs parentheses at equal strength.
+        parts = [_wrap(first, strength)]
+        for op, operand in links:
+            parts += [op, _wrap(operand, strength + 1)]
+        return " ".join(parts)
     if isinstance(expr, Compare):
         strength = _PRECEDENCE["cmp"] + 1
         parts = [_wrap(expr.first, strength)]

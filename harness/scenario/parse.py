@@ -15,6 +15,7 @@ from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedT
 from lark.exceptions import UnexpectedEOF
 from lark.lexer import PatternStr
 
+from harness.scenario import hints
 from harness.scenario.lexer import ScenarioLexer
 from harness.scenario.nodes import Program, Statement
 from harness.scenario.transform import ScenarioTransformer
@@ -22,6 +23,7 @@ from harness.scenario.transform import ScenarioTransformer
 GRAMMAR = Path(__file__).with_name("scenario.lark")
 
 # What a terminal means to someone writing a scenario (keywords are quoted from the grammar).
+# Every terminal that is not a literal string is here (a test audits it); literals are quoted.
 _WORDS = {
     "NAME": "a name",
     "INT": "a number",
@@ -30,21 +32,11 @@ _WORDS = {
     "$END": "end of file",
     "COMP_OP": "a comparison",
     "OPTION": "an option key=value",
+    "COMMENT": "a comment",
+    "WS": "a space",
 }
 _OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "or", "and"}
-_STATEMENT_WORDS = {
-    "container",
-    "window",
-    "device",
-    "attach",
-    "map",
-    "unmap",
-    "alloc",
-    "cfg",
-    "msix",
-    "irq",
-    "assert",
-}
+_STATEMENT_TERMINALS = frozenset(word.upper() for word in hints.STATEMENTS)
 
 
 class ScenarioSyntaxError(Exception):
@@ -94,7 +86,9 @@ class _Parser:
         return _WORDS.get(terminal) or self._words.get(terminal, terminal)
 
     def parse(self, text: str, file: str) -> Program:
-        """Parse one file's text (a missing final newline is supplied)."""
+        """Parse one file's text (a leading BOM is dropped, a missing final newline supplied)."""
+        if text.startswith("\ufeff"):
+            text = text[1:]  # as `source.decode` does: Windows editors write one
         if not text.endswith("\n"):
             text += "\n"
         lark = self.lark()
@@ -109,30 +103,49 @@ class _Parser:
     def _located(self, error: UnexpectedInput, text: str, file: str) -> ScenarioSyntaxError:
         line = error.line if error.line and error.line > 0 else text.count("\n") or 1
         column = error.column if error.column and error.column > 0 else 1
+        token: Token | None = None
         if isinstance(error, UnexpectedCharacters):
-            found = f"character {text[error.pos_in_stream or 0]!r}"
+            value = text[error.pos_in_stream or 0]
+            kind, found = "character", f"character {value!r}"
             expected = set(error.allowed or ())
         elif isinstance(error, UnexpectedToken):
-            found = self._found(error.token)
+            token = error.token
+            value, found = str(token.value), self._found(token)
+            kind = {"_NL": "eol", "$END": "eof"}.get(token.type, "token")
             expected = set(error.expected)
             if error.interactive_parser is not None:
                 # LALR's default reductions widen `expected`; ask what really fits here.
                 accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
                 expected = set(accepts) or expected
         elif isinstance(error, UnexpectedEOF):
-            found = "end of file"
+            value, kind, found = "", "eof", "end of file"
             expected = set(error.expected)
         else:  # pragma: no cover - lark raises only the three kinds above
-            found, expected = "input", set()
-        if isinstance(error, UnexpectedToken) and "OPTION" in expected:
-            option = _option_error(error.token, text, file)
+            value, kind, found, expected = "", "token", "input", set()
+        # Only terminals have words; a parser state also lists rules (never shown to a user).
+        expected = {name for name in expected if name in self._words or name in _WORDS}
+        context = hints.Context(text, line, column, kind, value, frozenset(expected))
+        header = hints.unclosed_device(context)
+        if header is not None:
+            # As Python reports "'(' was never closed": at the opening, where it is annotated.
+            source = text.split("\n")[header - 1]
+            column = source.find("{") + 1 or 1
+            message = "this device's '{' is never closed: the file ends before its '}'"
+            return ScenarioSyntaxError(file, header, column, message, hints.late(context))
+        hint = hints.early(context)
+        if hint is None and token is not None and "OPTION" in expected:
+            option = _option_error(token, text, file)
             if option is not None:
                 return option
         words = self._expected_words(expected)
         message = f"unexpected {found}"
         if words:
             message += f"; expected {words}"
-        return ScenarioSyntaxError(file, line, column, message, _hint(found, expected, self))
+        if hint is None:
+            hint = hints.late(context)
+        if hint is None and "OPTION" in expected:
+            hint = _OPTION_HINT
+        return ScenarioSyntaxError(file, line, column, message, hint)
 
     def _found(self, token: Token) -> str:
         if token.type in ("_NL", "$END"):
@@ -140,17 +153,26 @@ class _Parser:
         return f"'{token.value}'"
 
     def _expected_words(self, expected: set[str]) -> str:
-        words = sorted({self.word(name) for name in expected}, key=_word_order)
+        if len(expected & _STATEMENT_TERMINALS) > 4:
+            # At the start of a line: blank lines and the end of the file need no mention.
+            words = ["a statement such as 'map', 'unmap', 'cfg' or 'assert'"]
+            expected = expected - _STATEMENT_TERMINALS - {"_NL", "$END"}
+        elif expected | {"NOT"} >= hints.EXPRESSION_START:
+            words = ["an expression"]
+            expected = expected - hints.EXPRESSION_START
+        else:
+            words = []
+        words += sorted({self.word(name) for name in expected}, key=_word_order)
         operators = [w for w in words if w.strip("'") in _OPERATORS]
-        if len(operators) > 2:
+        if operators and (len(operators) > 2 or {"RPAR", "_NL"} & expected):
             # After a complete operand every operator is possible; one phrase says it.
             words = [w for w in words if w not in operators] + ["an operator"]
-        keywords = [w for w in words if w.strip("'") in _STATEMENT_WORDS]
-        if len(keywords) > 4:
-            words = [w for w in words if w not in keywords] + ["a statement"]
         if len(words) <= 1:
             return "".join(words)
         return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+_OPTION_HINT = "options are written key=value without spaces, e.g. iova=0x100000"
 
 
 def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | None:
@@ -160,7 +182,7 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     line, column = token.line or 1, token.column or 1
     end = token.start_pos + len(token)
     rest = text[end : text.find("\n", end)]
-    hint = "options are written key=value without spaces, e.g. iova=0x100000"
+    hint = _OPTION_HINT
     if rest.lstrip(" \t").startswith("=") and not rest.startswith("="):
         message = f"option '{token}' has a space before '='"
         return ScenarioSyntaxError(file, line, column + len(token), message, hint)
@@ -179,23 +201,6 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
 def _word_order(word: str) -> tuple[int, str]:
     """Descriptions (a name, a number) first, then keywords and symbols alphabetically."""
     return (0 if not word.startswith("'") else 1, word)
-
-
-def _hint(found: str, expected: set[str], parser: _Parser) -> str | None:
-    words = {parser.word(name).strip("'") for name in expected}
-    if "}" in words and "bar" in words:
-        return "device members are 'bar', 'rom' or 'msix', one per line; '}' ends the device"
-    if "{" in words:
-        return "a device header ends with '{' on its line; members follow, one per line"
-    if words >= {"map", "assert"}:
-        return "a statement starts with a keyword: " + ", ".join(sorted(_STATEMENT_WORDS))
-    if "OPTION" in expected:
-        return "options are written key=value without spaces, e.g. iova=0x100000"
-    if found.startswith("character"):
-        return "numbers are decimal (4096, 2M), hex (0x1000) or binary (0b101)"
-    if "BDF" in expected:
-        return "write the PCI address as DDDD:BB:DD.F or BB:DD.F"
-    return None
 
 
 _PARSER = _Parser()

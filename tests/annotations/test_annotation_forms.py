@@ -158,3 +158,31 @@ _pieces = st.sampled_from(
 @example("ExpectedOutput(\u2028:a)")
 def test_parse_form_agrees_with_silvers_regular_expressions(body: str) -> None:
     assert engine_reads(body) == silver_reads(body)
+
+
+_annotation_pieces = st.sampled_from(
+    [
+        "ExpectedOutput(",
+        "UnexpectedOutput(",
+        "IgnoreFile(",
+        "IgnoreFileList(",
+        "IgnoreOthers",
+        "a-b",
+        "x_1.y",
+        ":",
+        ")",
+        ", /",
+        "/",
+        "/issue/",
+        "07",
+        "/)",
+        " ",
+    ]
+)
+
+
+@given(st.lists(_annotation_pieces, min_size=1, max_size=10).map("".join))
+@example("UnexpectedOutput(a:b, /p-x/issue/007/)")
+@example("IgnoreFileList(/p/issue/1/)")
+def test_parse_form_agrees_with_silver_on_bodies_built_from_annotation_pieces(body: str) -> None:
+    assert engine_reads(body) == silver_reads(body)

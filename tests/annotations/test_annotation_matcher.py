@@ -277,8 +277,7 @@ def test_match_groups_findings_in_silvers_error_order() -> None:
         (OutputId("a"), "a", True),
         (OutputId("a", "b"), "a", False),
         (OutputId("a", "b"), "a:c", False),
-        (OutputId("a", "b"), "a:b:c", True),  # Silver compares the first two parts only
-        (OutputId("a", "b:c"), "a:b:c", False),
+        (OutputId("a", "b"), "a:b:", True),  # Java's split drops the trailing empty part
         (OutputId("a"), "a:", False),  # Java's split drops the empty reason
         (OutputId("a"), "::", False),
     ],
@@ -287,3 +286,30 @@ def test_id_matches_follows_silvers_output_annotation_id(
     annotation: OutputId, output: str, expected: bool
 ) -> None:
     assert id_matches(annotation, output) is expected
+
+
+@pytest.mark.parametrize(
+    ("annotation", "output", "expected"),
+    [
+        (OutputId("a", "b"), "a:b:c", False),
+        (OutputId("a"), "a:b:c", False),
+        (OutputId("a", "b:c"), "a:b:c", True),
+        (OutputId("a", ":b"), "a::b", True),
+        (OutputId("a", "b:d"), "a:b:c", False),
+    ],
+)
+def test_id_matches_an_output_id_with_two_colons_only_by_an_equal_id(
+    annotation: OutputId, output: str, expected: bool
+) -> None:
+    # Silver's assertion aborts the whole run on such an id; this engine reads it strictly.
+    assert id_matches(annotation, output) is expected
+
+
+def test_match_fails_on_an_output_id_with_two_colons_that_no_equal_annotation_expects() -> None:
+    read = read_text("//:: ExpectedOutput(a:b)\n//:: ExpectedOutput(a)\nmap\n")
+    outcome = match([out(3, "a:b:c")], read, PROJECTS)
+    assert kinds(outcome.findings) == [
+        FindingKind.ADDITIONAL_OUTPUT,
+        FindingKind.EXPECTED_BUT_MISSING,
+        FindingKind.EXPECTED_BUT_MISSING,
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,10 +73,43 @@ def test_read_text_reads_crlf_as_silver_does() -> None:
     assert located(result) == [("ExpectedOutput", 1, 2, "a"), ("ExpectedOutput", 4, 5, "b")]
 
 
-def test_read_text_removes_lone_carriage_returns_instead_of_breaking_lines() -> None:
-    # Silver removes every CR before splitting on LF: a lone CR is not a line break.
+def test_read_text_keeps_a_carriage_return_inside_a_line_and_breaks_only_on_lf() -> None:
+    # Silver trims a CR at a line end but keeps one inside a line: this keyword is misspelt.
     result = read_text("//:: Expected\rOutput(a)\ncode\rmore\n")
-    assert located(result) == [("ExpectedOutput", 1, 2, "a")]
+    assert result.annotations == ()
+    assert [(d.kind, d.line) for d in result.diagnostics] == [(DiagnosticKind.PARSE_ERROR, 1)]
+
+
+def test_read_text_keeps_a_last_line_holding_only_a_carriage_return_as_the_target() -> None:
+    # Java's split drops trailing empty strings only: the final "\r" is line 3, a blank target.
+    text = "m()\r\n//:: IgnoreFile(/silicon/issue/5/)\r\n\r\n"
+    result = read_text(text)
+    assert [(a.kind, a.line) for a in result.annotations] == [(Kind.IGNORE_FILE, 2)]
+    assert result.diagnostics == ()
+    expected = read_text(text.replace("IgnoreFile(/silicon/issue/5/)", "ExpectedOutput(a)"))
+    assert located(expected) == [("ExpectedOutput", 2, 3, "a")]
+    assert [d.kind for d in expected.diagnostics] == [DiagnosticKind.BLANK_TARGET]
+
+
+def test_read_text_drops_a_stack_before_trailing_lf_only_lines_at_end_of_file() -> None:
+    result = read_text("m()\n//:: ExpectedOutput(a)\n\n\n")
+    assert result.annotations == ()
+    assert [d.kind for d in result.diagnostics] == [DiagnosticKind.PENDING_AT_END_OF_FILE]
+
+
+def test_read_text_removes_the_literal_text_backslash_r_as_silver_does() -> None:
+    # Silver removes the text backslash-r (a Scala raw string), never a real CR.
+    result = read_text("//:: ExpectedOutput(a\\rb)\n\\r\n//:: Expected\\rOutput(c)\nx\n")
+    assert located(result) == [("ExpectedOutput", 1, 2, "ab"), ("ExpectedOutput", 3, 4, "c")]
+
+
+def test_read_text_keeps_a_carriage_return_inside_an_id_key_as_silver_does() -> None:
+    # Silver's key is `[^:]*` (a CR is allowed); its reason is Java's `.*` (no CR): a parse error.
+    key = read_text("//:: ExpectedOutput(a\rb)\nx\n")
+    assert located(key) == [("ExpectedOutput", 1, 2, "a\rb")]
+    reason = read_text("//:: ExpectedOutput(a:b\rc)\nx\n")
+    assert reason.annotations == ()
+    assert [d.kind for d in reason.diagnostics] == [DiagnosticKind.PARSE_ERROR]
 
 
 def test_read_text_fails_on_an_annotation_without_a_space_after_the_marker() -> None:
@@ -144,10 +179,75 @@ def test_read_text_reports_near_misses_silver_reads_as_comments(line: str) -> No
 
 
 @pytest.mark.parametrize(
-    "line", ["// :: this is prose", "x :: y // c", "// std::vector", "//  //:: ExpectedOutput(a)"]
+    "line",
+    [
+        "// :: this is prose",
+        "x :: y // c",
+        "// std::vector",
+        "//: note",
+        "// Expected output: a",
+        "// ExpectedOutput is the keyword",
+        "// // ExpectedOutput(a)",
+    ],
 )
 def test_read_text_reports_no_near_miss_for_ordinary_comments(line: str) -> None:
     assert read_text(f"{line}\ncode\n").diagnostics == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "//: ExpectedOutput(a)",
+        "//:ExpectedOutput(a)",
+        "// ExpectedOutput(a)",
+        "//ExpectedOutput(a)",
+        "//\texpectedoutput(a)",
+        "// //:: ExpectedOutput(a)",
+        "//  //:: ExpectedOutput(a)",
+    ],
+)
+def test_read_text_reports_single_colon_keyword_comment_and_commented_out_near_misses(
+    line: str,
+) -> None:
+    result = read_text(f"{line}\ncode\n")
+    assert result.annotations == ()
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.kind == DiagnosticKind.NEAR_MISS
+    assert diagnostic.hint is not None
+    assert diagnostic.hint.startswith("did you mean `//:: ExpectedOutput(a)`?")
+
+
+def test_read_text_reports_a_keyword_comment_with_an_issue_link_as_a_near_miss() -> None:
+    (diagnostic,) = read_text("// IgnoreFileList(/a/issue/1/)\ncode\n").diagnostics
+    assert diagnostic.hint is not None
+    assert "`//:: IgnoreFileList(/a/issue/1/)`" in diagnostic.hint
+
+
+def test_read_text_accepts_a_commented_out_annotation_above_commented_out_code() -> None:
+    # Silver's suites disable a test by commenting out the annotation with its code.
+    assert read_text("// //:: ExpectedOutput(a)\n// assert false\ncode\n").diagnostics == ()
+    assert read_text("// //:: ExpectedOutput(a)\n").diagnostics == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("\ufeff//:: ExpectedOutput(a)\ncode\n", 1, "save the file as UTF-8 without a BOM"),
+        ("x\n\ufeff//:: ExpectedOutput(a)\ncode\n", 2, "remove the U+FEFF character"),
+    ],
+)
+def test_read_text_names_the_byte_order_mark_before_an_annotation(
+    text: str, line: int, hint: str
+) -> None:
+    result = read_text(text)
+    assert result.annotations == ()
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.kind, diagnostic.line, diagnostic.hint) == (
+        DiagnosticKind.NEAR_MISS,
+        line,
+        hint,
+    )
+    assert "byte-order mark (BOM, U+FEFF)" in diagnostic.message
 
 
 def test_read_text_reports_an_id_with_an_issue_link_as_a_near_miss() -> None:
@@ -205,6 +305,13 @@ def test_read_text_reports_an_identical_annotation_on_the_same_target() -> None:
 def test_read_text_reports_an_annotation_shadowed_by_an_earlier_reasonless_one() -> None:
     result = read_text("//:: ExpectedOutput(a)\n//:: UnexpectedOutput(a:b, /x/issue/1/)\ncode\n")
     assert kinds_of(result) == [DiagnosticKind.DUPLICATE_ANNOTATION]
+
+
+def test_read_text_does_not_report_an_id_with_two_colons_as_shadowed_by_its_key() -> None:
+    # `a` does not accept the output `a:b:c` (only an equal id does), so both can be satisfied.
+    assert read_text("//:: ExpectedOutput(a)\n//:: ExpectedOutput(a:b:c)\ncode\n").diagnostics == ()
+    repeated = read_text("//:: ExpectedOutput(a:b:c)\n//:: ExpectedOutput(a:b:c)\ncode\n")
+    assert kinds_of(repeated) == [DiagnosticKind.DUPLICATE_ANNOTATION]
 
 
 def test_read_text_accepts_known_bugs_of_different_projects_on_one_target() -> None:
@@ -266,10 +373,11 @@ def test_read_texts_keeps_each_files_annotations_in_file_order() -> None:
 
 def test_read_files_keys_files_by_their_path_and_keeps_carriage_returns(tmp_path: Path) -> None:
     path = tmp_path / "t.vfio"
-    path.write_bytes(b"//:: Expected\rOutput(a)\r\ncode\r\n")
+    path.write_bytes(b"//:: ExpectedOutput(a)\r\ncode\r\n//:: Expected\rOutput(b)\r\ncode\r\n")
     result = read_files([path])
     assert result.files == (str(path),)
     assert located(result) == [("ExpectedOutput", 1, 2, "a")]
+    assert [(d.kind, d.line) for d in result.diagnostics] == [(DiagnosticKind.PARSE_ERROR, 3)]
 
 
 def test_read_files_fails_on_a_missing_file(tmp_path: Path) -> None:
@@ -318,3 +426,16 @@ def test_read_text_reports_an_empty_id_as_a_near_miss() -> None:
     result = read_text("//:: ExpectedOutput()\ncode\n")
     assert located(result) == [("ExpectedOutput", 1, 2, "")]
     assert kinds_of(result) == [DiagnosticKind.NEAR_MISS]
+
+
+def test_reading_text_without_annotation_lines_never_imports_lark() -> None:
+    # The pre-scan must not pay for importing the parser; an annotation line does need it.
+    code = (
+        "import sys, annotations\n"
+        "annotations.read_text('x\\n// note\\n// :: prose\\n')\n"
+        "assert 'lark' not in sys.modules, 'lark imported for a file without annotations'\n"
+        "annotations.read_text('//:: IgnoreOthers\\nx\\n')\n"
+        "assert 'lark' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -87,7 +87,7 @@ def test_scenario_roots_ini_sets_what_names_are_relative_to(
     result.stdout.fnmatch_lines(["cases/dma/overlap.vfio::overlap", "1 test collected*"])
 
 
-def test_unreadable_file_fails_only_its_item(
+def test_file_that_is_not_utf8_fails_only_its_item_at_the_bad_byte(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
     write_scenarios(
@@ -95,8 +95,24 @@ def test_unreadable_file_fails_only_its_item(
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*Unreadable files:*", "*bad.vfio*can't decode byte 0xff*"])
+    result.stdout.fnmatch_lines(["*bad.vfio:2:1*parser.error*not valid UTF-8*", "*hint: save*"])
     assert "error" not in result.stdout.lines[-1]
+
+
+def test_file_unreadable_at_run_time_fails_only_its_item(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/gone.vfio": PASSING, "scenarios/good.vfio": PASSING})
+    pytester.makeconftest(
+        """
+        def pytest_collection_finish(session):
+            (session.config.rootpath / "scenarios" / "gone.vfio").unlink()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Unreadable files:*", "*gone.vfio*"])
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_syntax_error_fails_only_its_item_with_parser_error(

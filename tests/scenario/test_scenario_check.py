@@ -88,8 +88,6 @@ def test_check_fails_duplicate_name_across_kinds_and_skips_the_whole_device() ->
         "map c0 iova=rw vaddr=0 size=4K",
         "map c0 iova=1:2 vaddr=0 size=4K",
         "unmap c0 size=4K",
-        "cfg read d 0 size=3",
-        "cfg write d 0 0 size=8",
         "cfg write d 0 0 width=4",
         "msix fmask d maybe",
         "msix entry d 0 addr=0xfee00000",

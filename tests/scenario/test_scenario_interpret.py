@@ -121,3 +121,50 @@ def test_model_failure_changes_no_state(run_text: Any) -> None:
         (4, "dma.map.failed:limit.exceeded"),
         (5, "dma.unmap.failed:misaligned"),
     ]
+
+
+def test_cfg_access_of_any_size_but_1_2_4_fails_unaligned(run_text: Any) -> None:
+    # The page: `unaligned` covers "size not 1, 2 or 4", so such a size reaches the backend.
+    outputs = run_text(
+        "device d 01:00.0 {\n}\n"
+        "cfg read d 0 size=3\ncfg read d 0 size=8\ncfg read d 0 size=0\n"
+        "cfg write d 0 0xffffffffff size=8\ncfg write d 0 1 size=0\ncfg write d 0 1 size=5\n",
+        ModelBackend(),
+    )
+    assert lines_ids(outputs) == [(n, "config.access.failed:unaligned") for n in range(3, 9)]
+
+
+def test_long_flat_expressions_evaluate_without_recursion(run_text: Any) -> None:
+    terms = 5000
+    text = (
+        f"assert {' + '.join(['1'] * terms)} == {terms}\n"
+        f"assert {' and '.join(['1'] * terms)}\n"
+        f"assert not ({' or '.join(['0'] * terms)})\n"
+        f"assert {' - '.join(['1'] * terms)} == {2 - terms}\n"
+        f"assert {'-' * terms}1 == 1 and {'not ' * terms}1\n"
+        f"assert 0 < {' <= '.join(['1'] * terms)} + 1\n"
+        f"assert {'(' * terms}1{')' * terms}\n"
+        f"assert {' + '.join(['1'] * terms)} == 0\n"
+    )
+    [output] = run_text(text)
+    assert (output.line, output.id) == (8, "assert.failed:assertion.false")
+    assert output.message.startswith("assertion is false: 1 + 1 + ")
+    assert output.message.endswith(" … (0x1388 == 0)")  # the expression is cut, not the values
+    assert len(output.message) < 300
+
+
+def test_and_or_chains_short_circuit_like_python(run_text: Any) -> None:
+    outputs = run_text(
+        "assert (1 and 2 and 3) == 3 and (1 and 0 and 1 / 0) == 0\n"
+        "assert (0 or 0 or 7) == 7 and (0 or 5 or 1 / 0) == 5\n"
+        "assert (1 - 2 + 3 * 4 / 2 % 5) == 0 and 2 - 3 - 4 == -5\n"
+    )
+    assert outputs == []
+
+
+def test_eval_fails_on_nesting_deeper_than_the_limit(run_text: Any) -> None:
+    deep = f"assert {'-(1 + ' * 150}1{')' * 150} == 0\n"
+    calls = f"container c0\nassert {'c0.mapped_at(' * 250}0{')' * 250}\n"
+    outputs = run_text(deep + calls)
+    assert lines_ids(outputs) == [(1, "scenario.error:eval"), (3, "scenario.error:eval")]
+    assert "nested too deeply" in outputs[0].message

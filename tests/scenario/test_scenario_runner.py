@@ -95,16 +95,42 @@ def test_syntax_error_is_a_parser_error_and_stops_the_scenario(tmp_path: Path) -
 
 
 def test_unreadable_file_fails_with_an_unreadable_finding(tmp_path: Path) -> None:
-    s = scenario(tmp_path, {"a_file1.vfio": "container c0\n", "a_file2.vfio": b"\xff\xfe\x00bad"})
     missing = Scenario("gone", (tmp_path / "gone.vfio",), tmp_path)
-    for bad, name in ((s, "a_file2.vfio"), (missing, "gone.vfio")):
-        result = run_scenario(bad)
-        assert result.outcome.verdict is Verdict.FAILED
-        [finding] = result.outcome.findings
-        assert finding.kind is FindingKind.UNREADABLE
-        assert finding.file == str(tmp_path / name)
-        assert finding.message.startswith(f"cannot read {tmp_path / name}: ")
-        assert result.outputs == ()
+    result = run_scenario(missing)
+    assert result.outcome.verdict is Verdict.FAILED
+    [finding] = result.outcome.findings
+    assert finding.kind is FindingKind.UNREADABLE
+    assert finding.file == str(tmp_path / "gone.vfio")
+    assert finding.message.startswith(f"cannot read {tmp_path / 'gone.vfio'}: ")
+    assert result.outputs == ()
+
+
+def test_invalid_utf8_is_a_parser_error_at_the_first_bad_byte(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        "a_file1.vfio": "container c0\n",
+        "a_file2.vfio": b"// \xc3\xa9\n//:: ExpectedOutput(parser.error)\n"
+        b"container c\xc3\xa9\xff0\n",
+        "a_file3.vfio": "assert 0\n",
+    }
+    result = run_scenario(scenario(tmp_path, files))
+    [output] = result.outputs  # file 2 does not run, nor does file 3
+    assert (Path(output.file).name, output.line, output.id) == ("a_file2.vfio", 3, "parser.error")
+    [error] = result.syntax_errors
+    assert (error.line, error.column) == (3, 13)  # characters, not bytes: `é` is one column
+    assert error.message == "byte 0xff is not valid UTF-8 (scenario files are UTF-8 text)"
+    assert error.hint is not None and "as UTF-8" in error.hint
+    assert result.outcome.verdict is Verdict.PASSED  # the annotation was read all the same
+
+
+def test_utf8_bom_is_accepted_and_lines_stay_the_same(tmp_path: Path) -> None:
+    text = "//:: ExpectedOutput(dma.map.failed:size.zero)\nmap c0 iova=0 vaddr=0 size=0\n"
+    files: dict[str, str | bytes] = {
+        "b_file1.vfio": "\ufeffcontainer c0\n".encode(),
+        "b_file2.vfio": ("\ufeff" + text).encode(),
+    }
+    result = run_scenario(scenario(tmp_path, files))
+    assert [(o.line, o.id) for o in result.outputs] == [(2, "dma.map.failed:size.zero")]
+    assert result.outcome.verdict is Verdict.PASSED
 
 
 def test_unknown_annotation_id_is_flagged(tmp_path: Path) -> None:
@@ -122,6 +148,34 @@ def test_ignored_scenario_is_not_run(tmp_path: Path) -> None:
     result = run_scenario(scenario(tmp_path, {"a.vfio": text}))
     assert result.outcome.verdict is Verdict.IGNORED
     assert result.outputs == ()
+
+
+def test_ignored_file_of_a_multi_file_scenario_is_skipped_and_the_others_run(
+    tmp_path: Path,
+) -> None:
+    files: dict[str, str | bytes] = {
+        "s_file1.vfio": "container c0\n",
+        "s_file2.vfio": "map c0 iova=0 vaddr=0 size=4K\n//:: IgnoreFile(/model/issue/1/)\n"
+        "assert 0\nthis is no statement\n",
+        "s_file3.vfio": "assert c0.mappings == 0\n//:: ExpectedOutput(dma.map.failed)\n"
+        "map c0 iova=0 vaddr=0 size=0\n",
+    }
+    result = run_scenario(scenario(tmp_path, files))
+    # file 2 never ran: no map, no failed assert, no parser error; file 3 saw file 1's c0
+    assert [(o.file, o.line, o.id) for o in result.outputs] == [
+        (str(tmp_path / "s_file3.vfio"), 3, "dma.map.failed:size.zero")
+    ]
+    assert result.outcome.verdict is Verdict.PASSED
+
+
+def test_file_ignored_for_another_project_runs(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        "s_file1.vfio": "container c0\n",
+        "s_file2.vfio": "//:: IgnoreFile(/kernel/issue/1/)\nmap c0 iova=0 vaddr=0 size=4K\n",
+        "s_file3.vfio": "assert c0.mappings == 1\n",
+    }
+    result = run_scenario(scenario(tmp_path, files))
+    assert result.outputs == () and result.outcome.verdict is Verdict.PASSED
 
 
 def test_defaults_reach_the_backend(tmp_path: Path) -> None:

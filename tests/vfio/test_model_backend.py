@@ -164,14 +164,21 @@ def test_msix_on_a_device_without_it_is_unsupported() -> None:
         (backend.msix_enable, ("nic", True)),
         (backend.msix_fmask, ("nic", True)),
         (backend.irq, ("nic", 0)),
-        (backend.msix_enabled, ("nic",)),
-        (backend.msix_function_masked, ("nic",)),
         (backend.msix_masked, ("nic", 0)),
         (backend.msix_pending, ("nic", 0)),
         (backend.msix_delivered, ("nic", 0)),
-        (backend.msix_configured, ("nic",)),
     ):
-        error_of(ErrorId.MSIX_UNSUPPORTED, call, *args)
+        error = error_of(ErrorId.MSIX_UNSUPPORTED, call, *args)
+        assert "no MSI-X capability" in error.message
+
+
+def test_msix_state_of_a_device_without_it_reads_clear_and_unconfigured() -> None:
+    backend = ModelBackend()
+    backend.device("nic", "02:00.0")
+    assert backend.msix_vectors("nic") == 0
+    assert backend.msix_enabled("nic") is False
+    assert backend.msix_function_masked("nic") is False
+    assert backend.msix_configured("nic") == 0
 
 
 def test_values_wider_than_their_field_fail_value_range(b: ModelBackend) -> None:
