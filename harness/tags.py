@@ -44,9 +44,10 @@ class Tags:
         return tuple(dict.fromkeys(issue for _, issue in self.links))
 
     def keywords(self) -> set[str]:
-        """`-k` names: `issue-12` and `model-issue-12` for each linked issue."""
+        """`-k` names: `issue-12`, `model-issue-12` and the link `/model/issue/12/` itself."""
         names: set[str] = set()
         for issue in self.issues:
+            names.add(str(issue))
             names.add(f"issue-{issue.number}")
             names.add(f"{issue.project.lower()}-issue-{issue.number}")
         return names

@@ -37,6 +37,7 @@ def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
         ("pair_file2", ["scenarios/msix/pair_file1.vfio::pair"]),
         ("issue-12", ["scenarios/dma/overlap.vfio::overlap"]),
         ("model-issue-3", ["scenarios/bars/sizing.vfio::sizing"]),
+        ("/model/issue/12/", ["scenarios/dma/overlap.vfio::overlap"]),
         ("issue-12 or issue-3", [
             "scenarios/bars/sizing.vfio::sizing", "scenarios/dma/overlap.vfio::overlap"
         ]),

@@ -26,9 +26,10 @@ def test_scan_finds_the_issue_links_the_reader_keeps_in_file_order() -> None:
     )
 
 
-def test_keywords_are_issue_and_project_issue_names() -> None:
+def test_keywords_are_issue_and_project_issue_names_and_the_links_themselves() -> None:
     assert scan(TEXT).keywords() == {
-        "issue-12", "model-issue-12", "issue-7", "kernel-issue-7", "issue-3", "vfio-issue-3"
+        "issue-12", "model-issue-12", "issue-7", "kernel-issue-7", "issue-3", "vfio-issue-3",
+        "/model/issue/12/", "/Kernel/issue/7/", "/vfio/issue/3/",
     }  # fmt: skip
 
 
