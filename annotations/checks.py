@@ -7,6 +7,7 @@ front-end's error catalog does not know.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -100,8 +101,7 @@ class Catalog:
         """The catalog of a caller's ids (None: no catalog, no check)."""
         if catalog is None:
             return None
-        ids = frozenset(catalog)
-        return cls(ids, frozenset(OutputId.parse(entry).key for entry in ids))
+        return _catalog_of(frozenset(catalog))
 
     def knows(self, output_id: OutputId) -> bool:
         """True for a catalog id, or (without reason) a catalog id's key."""
@@ -129,3 +129,9 @@ class Catalog:
                 )
             )
         return findings
+
+
+@functools.lru_cache(maxsize=16)
+def _catalog_of(ids: frozenset[str]) -> Catalog:
+    # A run passes the same catalog for every file; its keys are worked out once.
+    return Catalog(ids, frozenset(OutputId.parse(entry).key for entry in ids))

@@ -32,6 +32,8 @@ from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
 from harness.scenario.source import decode
 from harness.vfio.catalog import ErrorId, catalog
 
+_IDS = frozenset(catalog())  # the ids annotations may name; unknown ones are reported
+
 PROJECT = "vfio"  # the suite-wide project: /vfio/issue/N/ applies whatever the backend
 
 
@@ -189,7 +191,7 @@ def run_scenario(
     if unreadable:
         outcome = Outcome(Verdict.FAILED, tuple(unreadable))
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
-    read = read_texts(list(texts.items()), prefix="//", catalog=catalog().keys())
+    read = read_texts(list(texts.items()), prefix="//", catalog=_IDS)
     system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
     projects = (system.name, PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
