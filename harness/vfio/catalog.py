@@ -2,7 +2,8 @@
 
 Ids are `type:reason` (or a bare `type` for `parser.error`). They are what annotations match
 against, so they never change; messages may. The table is normative in
-`scenario-language.md`; ids added beyond it are marked as extensions there.
+`scenario-language.md`; ids added beyond it say `(extension)` in their description and are
+listed, with their reasons, in `harness/scenario/README.md`.
 """
 
 from __future__ import annotations
