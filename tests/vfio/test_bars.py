@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of
 
 from harness.vfio.address import Range
 from harness.vfio.bars import (
@@ -16,19 +17,11 @@ from harness.vfio.bars import (
     Windows,
     members_of,
 )
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 from harness.vfio.pci import Region
 
 MB = 1 << 20
 
-
-def error_of(kind: ErrorId, call: object, *args: object) -> VfioError:
-    """Call and expect a VfioError of `kind`."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 # -- declarations ---------------------------------------------------------------------------

@@ -5,9 +5,10 @@ Local Bus spec 3.0 (§6.2.5 BARs, §6.8.2 MSI-X) and Linux `include/uapi/linux/p
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of
 
 from harness.vfio.bars import BarKind, BarSpec, RomSpec
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 from harness.vfio.config_space import (
     MSIX_CAP_OFFSET,
     PCI_CAPABILITY_LIST,
@@ -42,14 +43,6 @@ def allocated() -> Device:
     Vmm().alloc(device)
     return device
 
-
-def error_of(kind: ErrorId, call: object, *args: object) -> VfioError:
-    """Call and expect a VfioError of `kind`."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 # -- access checks --------------------------------------------------------------------------

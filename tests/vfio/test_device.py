@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of
 
 from harness.vfio.bars import BarKind, BarSpec, RomSpec
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 from harness.vfio.device import Device
 from harness.vfio.pci import Bdf, Region
 
 MB = 1 << 20
 
-
-def error_of(kind: ErrorId, call: object, *args: object, **kwargs: object) -> VfioError:
-    """Call and expect a VfioError of `kind`."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 @pytest.fixture

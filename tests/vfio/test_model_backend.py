@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of
 
 from harness.backend import Backend, CoreDefaults, Window
 from harness.model import ModelBackend
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 
 MB = 1 << 20
 
-
-def error_of(kind: ErrorId, call: object, *args: object, **kwargs: object) -> VfioError:
-    """Call and expect a VfioError of `kind`."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 @pytest.fixture

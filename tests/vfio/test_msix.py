@@ -4,21 +4,14 @@
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of
 
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 from harness.vfio.msix import Message, Msix, is_valid_msi_address, pba_qwords, pba_size
 
 ADDR = 0xFEE00000
 DATA = 0x4041
 
-
-def error_of(kind: ErrorId, call: object, *args: object) -> VfioError:
-    """Call and expect a VfioError of `kind`."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 def live(vectors: int = 8) -> Msix:
