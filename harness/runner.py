@@ -1,7 +1,6 @@
 """Running one scenario end to end: read annotations, parse, check, run, match.
 
-Shared by the CLI (`python -m harness run`) and the pytest plugin. CONTRACT (signatures are
-fixed; bodies are filled in by the scenario-language work):
+Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items call it:
 
 - `load_backend(spec, defaults)` builds `model` or `package.module:Class`; a bad spec raises
   `BackendError` with a message and a hint.
