@@ -28,11 +28,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.backend import CoreDefaults, Window
+from harness.literals import SUFFIXES, parse_int
 
 DEFAULT_INCLUDE = r".*\.vfio"
-U64_MAX = (1 << 64) - 1
-_SUFFIX = {"K": 10, "M": 20, "G": 30, "T": 40}
-_INTEGER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*[KMGT]?")
 _BACKEND = re.compile(r"model|[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 # Where each window must end: the top of its address space, exclusive.
 _WINDOW_END = {"mmio32": 1 << 32, "mmio64": 1 << 64, "io": 1 << 16}
@@ -87,17 +85,7 @@ class RunOptions:
 
 def parse_integer(text: str) -> int:
     """An unsigned integer in the scenario syntax; ValueError when malformed or above 2^64-1."""
-    if not _INTEGER.fullmatch(text) or text.endswith("_") or "__" in text:
-        raise ValueError(f"not an integer: {text!r}")
-    if text[:2].lower() in ("0x", "0b"):
-        value = int(text, 0)
-    elif text[-1] in _SUFFIX:
-        value = int(text[:-1], 10) << _SUFFIX[text[-1]]
-    else:
-        value = int(text, 10)
-    if value > U64_MAX:
-        raise ValueError(f"{text!r} is above 2^64-1")
-    return value
+    return parse_int(text)
 
 
 def parse_defines(defines: Iterable[str]) -> RunOptions:
@@ -224,9 +212,9 @@ def _hex(value: int) -> str:
 
 def _size(value: int) -> str:
     """A size in the scenario syntax, with a suffix when exact (`640M`)."""
-    for suffix, shift in sorted(_SUFFIX.items(), key=lambda item: -item[1]):
-        if value and value % (1 << shift) == 0:
-            return f"{value >> shift}{suffix}"
+    for suffix, multiplier in sorted(SUFFIXES.items(), key=lambda item: -item[1]):
+        if value and value % multiplier == 0:
+            return f"{value // multiplier}{suffix}"
     return str(value)
 
 

@@ -11,19 +11,8 @@ from typing import Any
 
 from lark import Token, Transformer
 
+from harness.literals import int_value
 from harness.scenario import nodes
-
-_SUFFIX = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def int_value(text: str) -> int:
-    """The value of an INT token: `0x..`, `0b..`, decimal with `_` and a K/M/G/T suffix."""
-    if len(text) > 1 and text[1] in "xXbB":
-        return int(text, 0)
-    multiplier = _SUFFIX.get(text[-1], 0)
-    if multiplier:
-        return int(text[:-1].replace("_", "")) * multiplier
-    return int(text.replace("_", ""))
 
 
 def option(token: str) -> nodes.Option:
