@@ -76,6 +76,7 @@ class _Parser:
                 lexer=ScenarioLexer,
                 transformer=self._transformer,
                 maybe_placeholders=False,
+                cache=True,
             )
             _quicken(self._lark)
             for terminal in self._lark.terminals:
@@ -90,7 +91,7 @@ class _Parser:
     def parse(self, text: str, file: str) -> Program:
         """Parse one file's text (a leading BOM is dropped, a missing final newline supplied)."""
         if text.startswith("\ufeff"):
-            text = text[1:]  # as `source.decode` does: Windows editors write one
+            text = text[1:]  # as `harness.sources.decode` does: Windows editors write one
         if not text.endswith("\n"):
             text += "\n"
         lark = self.lark()
