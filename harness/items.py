@@ -1,14 +1,18 @@
 """The collected nodes: one File per scenario file, one Item per scenario.
 
-Collection reads each file once for its issue links (`harness.tags`) and never parses it; an
-unreadable file still becomes an item, which fails with the runner's message when it runs.
-Running is the runner's job; the item records junit properties and hands the result to
-`harness.outcomes`, which turns it into pass, fail, xfail or skip.
+Collection names the items from file names alone and reads no file: a scenario's issue links
+(`harness.tags`: `-k issue-12`, the `known_bug` and `ignored` markers) are read from its files
+the first time pytest asks the item for its keywords or markers: when `-k` or `-m` selects,
+when a plugin looks at them, or at the latest when the item runs. So `--collect-only` and a run
+without `-k`/`-m` never read a file during collection. An unreadable file still becomes an
+item, which fails with the runner's message when it runs. Running is the runner's job; the
+item records junit properties and hands the result to `harness.outcomes`, which turns it into
+pass, fail, xfail or skip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,14 @@ import pytest
 from harness import junit, outcomes
 from harness.context import RunContext
 from harness.discovery import Scenario
-from harness.tags import Tags, scan
+from harness.sources import Sources, read_sources
+from harness.tags import Tags
 
 CONTEXT = pytest.StashKey[RunContext]()
+# Set once collection is over: from then on an item that reads its files for its tags keeps
+# them for its run (pytest asks for markers just before running an item), so that a run reads
+# each file once. During collection (`-k`, `-m`) only the tags are kept.
+COLLECTED = pytest.StashKey[bool]()
 # The marker every scenario item carries; the summary finds scenario reports by it (a plain
 # `vfio` would also match every test below a folder named vfio, since folder names are
 # keywords too).
@@ -37,10 +46,9 @@ class ScenarioFile(pytest.File):
         self.scenario = scenario
 
     def collect(self) -> Iterator[ScenarioItem]:
-        """The scenario's one item, named and marked from file names and issue links."""
-        per_file = tuple(_scan_file(path) for path in self.scenario.files)
+        """The scenario's one item, named after it (its tags are read when first needed)."""
         item: ScenarioItem = ScenarioItem.from_parent(
-            self, name=self.scenario.name, scenario=self.scenario, per_file=per_file
+            self, name=self.scenario.name, scenario=self.scenario
         )
         yield item
 
@@ -48,17 +56,75 @@ class ScenarioFile(pytest.File):
 class ScenarioItem(pytest.Item):
     """One scenario run as a test."""
 
-    def __init__(self, *, scenario: Scenario, per_file: tuple[Tags, ...], **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        # Set before pytest's __init__, which sets the three properties below.
+        self._tags: Tags | None = None
+        self._named = False  # whether the `-k` names are in extra_keyword_matches
+        # The files as read for the tags, kept for the run, with the scenario they were read as.
+        self._sources: tuple[Scenario, Sources] | None = None
         super().__init__(**kwargs)
         self.scenario = scenario
-        self.tags = sum(per_file, Tags())
-        self.extra_keyword_matches.update(keywords(scenario, self.tags))
-        projects = self.config.stash[CONTEXT].projects
+
+    # pytest's Node sets these three public attributes in its __init__ and reads them to select
+    # (`-k`, `-m`), to evaluate markers and to build reports. Reading any of them first reads
+    # the scenario's tags (`_load_tags`), and the `-k` names for extra_keyword_matches; setting
+    # them is plain.
+    @property
+    def keywords(self) -> MutableMapping[str, Any]:
+        """pytest's keyword mapping, with the scenario's markers once its tags are read."""
+        self._load_tags()
+        return self.__dict__["keywords"]  # type: ignore[no-any-return]
+
+    @keywords.setter
+    def keywords(self, value: MutableMapping[str, Any]) -> None:
+        self.__dict__["keywords"] = value
+
+    @property
+    def own_markers(self) -> list[pytest.Mark]:
+        """The item's markers: `vfio_scenario`, and `known_bug`/`ignored` from its tags."""
+        self._load_tags()
+        return self.__dict__["own_markers"]  # type: ignore[no-any-return]
+
+    @own_markers.setter
+    def own_markers(self, value: list[pytest.Mark]) -> None:
+        self.__dict__["own_markers"] = value
+
+    @property
+    def extra_keyword_matches(self) -> set[str]:
+        """The `-k` names: relative paths, file names, stems, folders and issue tags."""
+        names: set[str] = self.__dict__["extra_keyword_matches"]
+        if not self._named:
+            self._named = True
+            names.update(keywords(self.scenario, self.tags))
+        return names
+
+    @extra_keyword_matches.setter
+    def extra_keyword_matches(self, value: set[str]) -> None:
+        self.__dict__["extra_keyword_matches"] = value
+
+    @property
+    def tags(self) -> Tags:
+        """The issue links of the scenario's files (read on first use)."""
+        self._load_tags()
+        assert self._tags is not None
+        return self._tags
+
+    def _load_tags(self) -> None:
+        """Read the files and their issue links once; add the markers they imply."""
+        if self._tags is not None:
+            return
+        context = self.config.stash[CONTEXT]
+        scenario = context.for_runner(self.scenario)
+        sources = read_sources(scenario)
+        tags = self._tags = Tags(sources.read)
+        if self.config.stash.get(COLLECTED, False):
+            self._sources = (scenario, sources)
+        projects = context.projects
         self.add_marker(_SCENARIO)
-        if self.tags.known_bug(projects):
+        if tags.known_bug(projects):
             self.add_marker(_KNOWN_BUG)
         # Like the matcher, on all files together (an IgnoreFileList in one ignores them all).
-        if self.tags.ignored(projects):
+        if tags.ignored(projects):
             self.add_marker(_IGNORED)
 
     def runtest(self) -> None:
@@ -68,11 +134,15 @@ class ScenarioItem(pytest.Item):
 
         context = self.config.stash[CONTEXT]
         options = context.options
+        self._load_tags()  # reads the files now if nothing has asked for markers yet
+        kept, self._sources = self._sources, None
+        scenario, sources = kept if kept else (context.for_runner(self.scenario), None)
         result = run_scenario(
-            context.for_runner(self.scenario),
+            scenario,
             backend=options.backend,
             defaults=options.defaults,
             strict=options.strict,
+            sources=sources,
         )
         junit.record(self, result, options.issue_url)
         outcomes.settle(self, result, options)
@@ -102,15 +172,3 @@ def keywords(scenario: Scenario, tags: Tags) -> set[str]:
         names.update("/".join(parts[: depth + 1]) + "/" for depth in range(len(parts)))
     return names | tags.keywords()
 
-
-def _scan_file(path: Path) -> Tags:
-    """The issue links of one file, read as the runner reads it; an unreadable file has none.
-
-    Like the runner: a leading byte order mark is dropped and bytes that are not UTF-8 are
-    replaced (the run reports them as a syntax error but still reads the annotations).
-    """
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return Tags()  # it fails with its own message when it runs
-    return scan(text.removeprefix("\ufeff"))

@@ -21,7 +21,7 @@ import pytest
 
 from harness.context import RunContext
 from harness.discovery import SUFFIX
-from harness.items import CONTEXT, ScenarioFile
+from harness.items import COLLECTED, CONTEXT, ScenarioFile
 from harness.options import OptionError, RunOptions, parse_defines
 from harness.summary import ScenarioSummary
 from harness.tags import SUITE_PROJECT
@@ -102,6 +102,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         *(f"vfio: {line}" for line in context.options.describe()),
         f"vfio: projects in force: {', '.join(context.projects)}; scenario roots: {roots}",
     ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """From now on an item keeps the files it reads for its tags, for its run."""
+    session.config.stash[COLLECTED] = True
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:

@@ -6,7 +6,8 @@ Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items c
   `BackendError` with a message and a hint.
 - `run_scenario(...)` never raises for a bad scenario: an unreadable file becomes a FAILED
   outcome with an UNREADABLE finding; a syntax error (also bytes that are not UTF-8, at the
-  first bad one) is a `parser.error` output.
+  first bad one) is a `parser.error` output. It reads the files itself (`harness.sources`)
+  unless given the sources already read.
 
 Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
 run; the other files run as if it were absent. Every file is read and parsed first (so each
@@ -22,16 +23,14 @@ import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from annotations import ignored_files, match, read_texts
+from annotations import ignored_files, match
 from annotations.annotation import Output, ReadResult
-from annotations.outcome import Finding, FindingKind, Outcome, Verdict
+from annotations.outcome import Outcome, Verdict
 from harness.backend import Backend, CoreDefaults
 from harness.discovery import Scenario
 from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
-from harness.scenario.source import decode
-from harness.vfio.catalog import ErrorId, catalog
-
-_IDS = frozenset(catalog())  # the ids annotations may name; unknown ones are reported
+from harness.sources import NotUtf8, Sources, read_sources
+from harness.vfio.catalog import ErrorId
 
 PROJECT = "vfio"  # the suite-wide project: /vfio/issue/N/ applies whatever the backend
 
@@ -111,38 +110,18 @@ def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
 _BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
 
 
-def read_scenario(
-    scenario: Scenario,
-) -> tuple[dict[str, str], list[Finding], dict[str, ScenarioSyntaxError]]:
-    """Each file's text by its name (`str(path)`), an UNREADABLE finding per file that cannot
-    be read, and the syntax error of each file that is not UTF-8 (`harness.scenario.source`)."""
-    texts: dict[str, str] = {}
-    unreadable: list[Finding] = []
-    broken: dict[str, ScenarioSyntaxError] = {}
-    for path in scenario.files:
-        file = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            reason = error.strerror or error
-            unreadable.append(
-                Finding(FindingKind.UNREADABLE, file, None, None, f"cannot read {file}: {reason}")
-            )
-            continue
-        texts[file], encoding_error = decode(data, file)
-        if encoding_error is not None:
-            broken[file] = encoding_error
-    return texts, unreadable, broken
-
-
 def parse_files(
-    texts: dict[str, str], broken: Mapping[str, ScenarioSyntaxError] | None = None
+    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8] | None = None
 ) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error (or the file's `broken` one) in its place."""
+    """Each file parsed, in order; a syntax error (a file not UTF-8 at its first bad byte) in
+    its place."""
     programs: list[Program | ScenarioSyntaxError] = []
     for file, text in texts.items():
-        if broken and file in broken:
-            programs.append(broken[file])
+        if not_utf8 and file in not_utf8:
+            bad = not_utf8[file]
+            programs.append(
+                ScenarioSyntaxError(bad.file, bad.line, bad.column, bad.message, bad.hint)
+            )
             continue
         try:
             programs.append(parse(text, file))
@@ -184,20 +163,26 @@ def run_scenario(
     backend: str = "model",
     defaults: CoreDefaults | None = None,
     strict: bool = True,
+    sources: Sources | None = None,
 ) -> RunResult:
-    """Run one scenario and match its outputs against its annotations."""
-    texts, unreadable, broken = read_scenario(scenario)
-    if unreadable:
-        outcome = Outcome(Verdict.FAILED, tuple(unreadable))
+    """Run one scenario and match its outputs against its annotations.
+
+    `sources` are the scenario's files as already read (`harness.sources.read_sources` of this
+    same scenario); by default they are read here.
+    """
+    if sources is None:
+        sources = read_sources(scenario)
+    texts, read = sources.texts, sources.read
+    if sources.unreadable:
+        outcome = Outcome(Verdict.FAILED, sources.unreadable)
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
-    read = read_texts(list(texts.items()), prefix="//", catalog=_IDS)
     system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
     projects = (system.name, PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
     # order on the shared state, as if the ignored files were absent.
     ignored = set(ignored_files(read, projects))
     to_run = {file: text for file, text in texts.items() if file not in ignored}
-    programs = parse_files(to_run, broken)
+    programs = parse_files(to_run, sources.not_utf8)
     outputs = tuple(run_programs(programs, system)) if to_run else ()
     errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
     outcome = match(outputs, read, projects, strict=strict)

@@ -1,28 +1,21 @@
-"""What collection learns from a scenario's text: its issue links, known bugs and ignores.
+"""What a scenario's annotations say about it: its issue links, known bugs and ignores.
 
-Collection reads each file with the annotation engine's own reader (`annotations.read_text`,
-prefix `//`, as the runner reads it), so a marker or tag can never disagree with what the run
-does: an annotation Silver drops (an `IgnoreFile` with no line after it, a malformed link) marks
-nothing, and `ignored`/`known_bug` use the matcher's own rules (`annotations.ignored_files`,
-known bugs of files not ignored, for a project in force). The reader parses only `//::` lines,
-so a file without any costs one substring search; diagnostics are left to the run.
+Tags are built from the annotations the run itself reads (`harness.sources`), so a marker or
+tag can never disagree with what the run does: an annotation Silver drops (an `IgnoreFile` with
+no line after it, a malformed link) marks nothing, and `ignored`/`known_bug` use the matcher's
+own rules (`annotations.ignored_files`, known bugs of files not ignored, for a project in force).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from annotations import ignored_files, project_matches, read_text
+from annotations import ignored_files, project_matches
 from annotations.annotation import Annotation, IssueRef, Kind, ReadResult
 from annotations.kinds import KNOWN_BUG_KINDS
 
 SUITE_PROJECT = "vfio"  # the suite-wide project, in force whatever the backend
-PREFIX = "//"  # the scenario language's line comment, as the runner reads it
-_MARKER = PREFIX + "::"
-# Unnamed texts get distinct keys, so that the Tags of several files still add up per file.
-_UNNAMED = itertools.count(1)
 _NOTHING = ReadResult()
 _IGNORE_KINDS = (Kind.IGNORE_FILE, Kind.IGNORE_FILE_LIST)
 
@@ -67,25 +60,6 @@ class Tags:
         if not files or not any(a.kind in _IGNORE_KINDS for a in found):
             return False
         return len(ignored_files(self.read, tuple(projects))) == len(files)
-
-    def __add__(self, other: Tags) -> Tags:
-        first, second = self.read, other.read
-        return Tags(
-            ReadResult(
-                first.files + second.files,
-                first.annotations + second.annotations,
-                first.diagnostics + second.diagnostics,
-            )
-        )
-
-
-def scan(text: str, file: str | None = None) -> Tags:
-    """The annotations of one file's text (named `file`, else a fresh name), as a run reads."""
-    if file is None:
-        file = f"<text {next(_UNNAMED)}>"
-    if _MARKER not in text:  # the reader makes annotations of `//::` lines only
-        return Tags(ReadResult((file,)))
-    return Tags(read_text(text, file, prefix=PREFIX))
 
 
 def project_applies(project: str, projects: Iterable[str]) -> bool:

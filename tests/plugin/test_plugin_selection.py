@@ -109,3 +109,66 @@ def test_a_group_is_marked_ignored_only_when_every_file_is(
         }
     )
     assert collected(pytester, "-m", "ignored") == ["scenarios/all_file1.vfio::all"]
+
+
+def test_collection_without_k_or_m_reads_no_scenario_file(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(CORPUS)
+    pytester.makeconftest(
+        """
+        import io
+        OPENED = []
+        real = io.open
+        def spy(file, *args, **kwargs):
+            if str(file).endswith(".vfio"):
+                OPENED.append(str(file))
+            return real(file, *args, **kwargs)
+        io.open = spy  # Path.read_bytes opens through io.open
+        def pytest_collection_finish(session):
+            print("OPENED", len(OPENED))
+        """
+    )
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-s")
+    result.stdout.fnmatch_lines(["OPENED 0", "4 tests collected*"])
+    # -m needs the markers: every scenario's files are read (the group's two files too).
+    selected = pytester.runpytest_subprocess("--collect-only", "-q", "-s", "-m", "known_bug")
+    selected.stdout.fnmatch_lines(["OPENED 5", "1/4 tests collected*"])
+
+
+def test_markers_and_issue_tags_are_there_for_any_plugin_that_asks(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(CORPUS)
+    pytester.makeconftest(
+        """
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                marks = sorted(m.name for m in item.iter_markers())
+                print("MARKS", item.nodeid, marks, "issue-12" in item.listextrakeywords())
+        """
+    )
+    result = pytester.runpytest("--collect-only", "-q", "-s")
+    result.stdout.fnmatch_lines(
+        [
+            "MARKS scenarios/bars/sizing.vfio::sizing ['ignored', 'vfio_scenario'] False",
+            "MARKS scenarios/dma/overlap.vfio::overlap ['known_bug', 'vfio_scenario'] True",
+        ]
+    )
+
+
+def test_reports_carry_the_scenario_markers_as_keywords(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/overlap.vfio": KNOWN_BUG})
+    pytester.makeconftest(
+        """
+        def pytest_runtest_logreport(report):
+            print("KEYWORDS", report.when, "known_bug" in report.keywords,
+                  "vfio_scenario" in report.keywords)
+        """
+    )
+    result = pytester.runpytest("-s", "-p", "no:xdist")
+    result.stdout.fnmatch_lines(
+        ["*KEYWORDS setup True True*", "*KEYWORDS call True True*", "*KEYWORDS teardown True True*"]
+    )

@@ -1,12 +1,12 @@
-"""The collection-time tags and markers (harness/tags.py) agree with the engine's reader."""
+"""The tags and markers of a scenario (harness/tags.py) agree with the engine's reader."""
 
 from __future__ import annotations
 
 import pytest
 
-from annotations import Verdict, match, read_text
+from annotations import Verdict, match, read_text, read_texts
 from annotations.annotation import IssueRef
-from harness.tags import Tags, project_applies, scan
+from harness.tags import Tags, project_applies
 
 TEXT = """container c0
 //:: UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)
@@ -16,6 +16,11 @@ map c0 iova=0 vaddr=0 size=4K
 map c0 iova=0 vaddr=0 size=4K //:: UnexpectedOutput(x, /model/issue/99/)
 //::UnexpectedOutput(x, /model/issue/98/)
 """
+
+
+def scan(text: str, file: str = "a.vfio") -> Tags:
+    """The tags of one file's text, read as a run reads it."""
+    return Tags(read_text(text, file, prefix="//"))
 
 
 def test_scan_finds_the_issue_links_the_reader_keeps_in_file_order() -> None:
@@ -88,13 +93,19 @@ def test_file_level_known_bugs_count_as_known_bugs() -> None:
     assert tags.known_bug(["model"])
 
 
-def test_tags_of_several_files_add_up_per_file() -> None:
-    ignored = scan("//:: IgnoreFile(/vfio/issue/1/)\ncontainer c0\n")
-    buggy = scan("//:: UnexpectedOutput(x, /model/issue/2/)\nmap\n")
-    both = ignored + buggy
+def test_tags_of_a_group_apply_per_file() -> None:
+    ignored = "//:: IgnoreFile(/vfio/issue/1/)\ncontainer c0\n"
+    buggy = "//:: UnexpectedOutput(x, /model/issue/2/)\nmap\n"
+    both = Tags(read_texts([("a_file1.vfio", ignored), ("a_file2.vfio", buggy)]))
     assert both.known_bug(["vfio", "model"])
     assert not both.ignored(["vfio", "model"])
-    assert (ignored + ignored).ignored(["vfio"])
+    twice = Tags(read_texts([("b_file1.vfio", ignored), ("b_file2.vfio", ignored)]))
+    assert twice.ignored(["vfio"])
+    # A known bug in an ignored file is not in force.
+    bug_in_ignored = Tags(
+        read_texts([("c_file1.vfio", ignored + buggy.replace("model", "vfio"))])
+    )
+    assert not bug_in_ignored.known_bug(["vfio"])
 
 
 @pytest.mark.parametrize(

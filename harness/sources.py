@@ -1,0 +1,94 @@
+"""A scenario's files as read once: their texts and their annotations.
+
+`read_sources(scenario)` reads every file of a scenario (a single file or a `_fileN` group) and
+its annotations (`annotations.read_texts`, prefix `//`, unknown ids checked against the catalog),
+the way a run reads them. The pytest plugin reads the sources of an item once, when its tags are
+first needed, and hands them to the run; the CLI lets the run read them. This module imports
+neither the scenario language nor lark (annotation bodies are parsed only when a file has
+`//::` lines), so collection stays cheap.
+
+Text: a UTF-8 byte order mark at the start of a file (as Windows editors write it) is dropped
+before anything reads the text, so that the parser and the annotation reader see the same
+lines and columns. Bytes that are not UTF-8 make the file's `NotUtf8` record (the run reports it
+as the file's syntax error) at the line and column, in characters, of the first bad byte; the
+text is still kept, bad bytes replaced by U+FFFD, so that annotations can be read and code frames
+shown. A file that cannot be read at all is an UNREADABLE finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from annotations import read_texts
+from annotations.annotation import ReadResult
+from annotations.outcome import Finding, FindingKind
+from harness.discovery import Scenario
+from harness.vfio.catalog import catalog
+
+BOM = "\ufeff"
+PREFIX = "//"  # the scenario language's line comment
+IDS = frozenset(catalog())  # the ids annotations may name; unknown ones are reported
+
+
+@dataclass(frozen=True, slots=True)
+class NotUtf8:
+    """Where a file stops being UTF-8: the first bad byte's line and column, and a hint."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The files of one scenario as read: texts by file name (`str(path)`), in run order."""
+
+    texts: dict[str, str]  # the readable files only
+    unreadable: tuple[Finding, ...]  # one UNREADABLE finding per file that cannot be read
+    not_utf8: dict[str, NotUtf8]  # file -> where its bytes stop being UTF-8
+    read: ReadResult  # the annotations of the readable files
+
+
+def strip_bom(text: str) -> str:
+    """`text` without a leading byte order mark."""
+    return text[1:] if text.startswith(BOM) else text
+
+
+def decode(data: bytes, file: str) -> tuple[str, NotUtf8 | None]:
+    """The file's text (BOM dropped) and, when it is not UTF-8, where the first bad byte is."""
+    try:
+        return strip_bom(data.decode("utf-8")), None
+    except UnicodeDecodeError as error:
+        # Everything before the first bad byte decodes (that is where decoding stopped).
+        before = strip_bom(data[: error.start].decode("utf-8"))
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        bad = " ".join(f"{byte:#04x}" for byte in data[error.start : error.end])
+        message = f"byte {bad} is not valid UTF-8 (scenario files are UTF-8 text)"
+        hint = f"save {file} as UTF-8 (in most editors: 'save with encoding', UTF-8)"
+        text = strip_bom(data.decode("utf-8", errors="replace"))
+        return text, NotUtf8(file, line, column, message, hint)
+
+
+def read_sources(scenario: Scenario) -> Sources:
+    """Read a scenario's files and their annotations; never raises for a file it cannot read."""
+    texts: dict[str, str] = {}
+    unreadable: list[Finding] = []
+    not_utf8: dict[str, NotUtf8] = {}
+    for path in scenario.files:
+        file = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            reason = error.strerror or error
+            unreadable.append(
+                Finding(FindingKind.UNREADABLE, file, None, None, f"cannot read {file}: {reason}")
+            )
+            continue
+        texts[file], problem = decode(data, file)
+        if problem is not None:
+            not_utf8[file] = problem
+    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=IDS)
+    return Sources(texts, tuple(unreadable), not_utf8, read)
