@@ -10,15 +10,17 @@ subprocess from that folder:
 - both suites again with `-n WORKERS` (pytest-xdist; the floor's figure is a reference for
   what xdist itself costs per item on this machine).
 
-It prints wall times and the ratios the issue sets targets for: full run at most 2x the floor,
+It prints the ratios the issue sets targets for: full run at most 2x the floor,
 `--collect-only` at most 1.3x the floor (collection must not parse scenarios), and `-n 2` at
 least 1.5x faster than serial on two cores. It prints the figures and never asserts them.
-Besides wall time it prints each run's CPU time (user + sys of pytest and its workers): on a
-shared machine the CPU ratios are the steadier figure for the two same-work comparisons.
+Each ratio is the median over R pairs of runs made alternately (the machine's speed drifts
+over seconds on a shared host; best-of-R of each side separately mixes slow and fast
+periods), with the best wall times of each side beside it, and for the same-work comparisons
+also the median CPU ratio (user + sys of pytest and its workers).
 
 Usage: `.venv/bin/python bench/pytest.py [--count N] [--workers W] [--repeat R] [--scale K]`
-(each figure is the best of R runs; `--scale K` makes every scenario K blocks longer, to see
-where `-n` starts to pay for pytest-xdist's per-test cost).
+(`--scale K` makes every scenario K blocks longer, to see where `-n` starts to pay for
+pytest-xdist's per-test cost).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,11 +105,10 @@ assert x{k}.mappings == 1
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """One measured configuration: best wall seconds, its CPU seconds, the summary line."""
+    """One run: wall seconds, CPU seconds (pytest and its workers), its summary line."""
 
-    label: str
     seconds: float
-    cpu: float  # user + sys of the pytest process and its workers, for the best run
+    cpu: float
     summary: str
 
 
@@ -130,36 +132,47 @@ def generate(folder: Path, count: int, scale: int = 0) -> tuple[Path, Path]:
     return suite, floor
 
 
-def run(label: str, cwd: Path, args: list[str], repeat: int) -> Timing:
-    """Run pytest `repeat` times in a subprocess; keep the best wall time."""
+def run(cwd: Path, args: list[str]) -> Timing:
+    """Run pytest once in a subprocess from `cwd`."""
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
-    best = float("inf")
-    cpu = 0.0
-    summary = ""
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, check=False, env=ENV
-        )
-        seconds = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if seconds < best:
-            best = seconds
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        lines = done.stdout.strip().splitlines()
-        summary = lines[-1] if lines else done.stderr.strip()[-200:]
-        if done.returncode not in (0, 1):
-            sys.stderr.write(done.stdout[-3000:] + done.stderr[-2000:])
-    print(f"{label:<34} {best:7.2f} s wall {cpu:7.2f} s cpu   {summary}", flush=True)
-    return Timing(label, best, cpu, summary)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=ENV)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0, 1):
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-2000:])
+    lines = done.stdout.strip().splitlines()
+    return Timing(seconds, cpu, lines[-1] if lines else done.stderr.strip()[-200:])
 
 
-def ratio(label: str, numerator: Timing, denominator: Timing, target: str) -> None:
-    """Print one ratio (wall, and CPU for the same-work pairs) and its target."""
-    wall = numerator.seconds / denominator.seconds
-    cpu = numerator.cpu / denominator.cpu
-    print(f"{label:<34} {wall:7.2f}x wall {cpu:7.2f}x cpu   (target {target})")
+def compare(
+    label: str,
+    first: tuple[Path, list[str]],
+    second: tuple[Path, list[str]],
+    repeat: int,
+    target: str,
+    cpu: bool = True,
+) -> float:
+    """Run `first` and `second` alternately `repeat` times; print and return the median ratio.
+
+    On a shared machine the speed drifts over seconds; alternating the two runs and taking
+    the median of the per-pair ratios keeps that drift out of the ratio.
+    """
+    pairs = [(run(*first), run(*second)) for _ in range(repeat)]
+    walls = [a.seconds / b.seconds for a, b in pairs]
+    cpus = [a.cpu / b.cpu for a, b in pairs]
+    best_a = min(a.seconds for a, _ in pairs)
+    best_b = min(b.seconds for _, b in pairs)
+    cpu_text = f"{statistics.median(cpus):5.2f}x cpu" if cpu else " " * 10
+    print(
+        f"{label:<36} {statistics.median(walls):5.2f}x wall {cpu_text}  "
+        f"(best {best_a:5.2f} s / {best_b:5.2f} s; target {target})",
+        flush=True,
+    )
+    print(f"{'':<36} {pairs[-1][0].summary[:60]} | {pairs[-1][1].summary[:60]}", flush=True)
+    return statistics.median(walls)
 
 
 def main() -> None:
@@ -167,33 +180,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5, help="pairs of runs per ratio")
     parser.add_argument("--scale", type=int, default=0, help="extra blocks per scenario")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vfio-bench-") as tmp:
         suite, floor = generate(Path(tmp), args.count, args.scale)
         print(f"{args.count} scenarios (+{args.scale} extra blocks each) vs {args.count} floor "
-              f"items; cpus={os.cpu_count()}")
-        # One untimed run each, so that pytest's cached rewritten modules exist before timing.
-        run("warm-up (untimed)", suite, ["--collect-only", "scenarios"], 1)
-        floor_run = run("floor: full run", floor, ["-p", "no:vfio", "files"], args.repeat)
-        vfio_run = run("vfio: full run", suite, ["scenarios"], args.repeat)
-        floor_co = run("floor: --collect-only", floor,
-                       ["-p", "no:vfio", "--collect-only", "files"], args.repeat)
-        vfio_co = run("vfio: --collect-only", suite, ["--collect-only", "scenarios"], args.repeat)
-        vfio_n = run(f"vfio: full run -n {args.workers}", suite,
-                     ["-n", str(args.workers), "scenarios"], args.repeat)
-        # Reference only: what pytest-xdist itself costs on items that do almost nothing.
-        floor_n = run(f"floor: full run -n {args.workers}", floor,
-                      ["-p", "no:vfio", "-n", str(args.workers), "files"], args.repeat)
-        print()
-        ratio("full run / floor", vfio_run, floor_run, "<= 2.0x")
-        ratio("--collect-only / floor", vfio_co, floor_co, "<= 1.3x")
-        for name, serial, parallel in (("vfio", vfio_run, vfio_n), ("floor", floor_run, floor_n)):
-            label = f"{name}: serial / -n {args.workers} (speed-up)"
-            target = "target >= 1.5x" if name == "vfio" else "reference"
-            print(f"{label:<34} {serial.seconds / parallel.seconds:7.2f}x wall"
-                  f"                ({target}; workers share the CPUs, so wall only)")
+              f"items; cpus={os.cpu_count()}; median of {args.repeat} alternating pairs")
+        # Untimed runs, so that pytest's cached rewritten modules exist before timing.
+        run(suite, ["--collect-only", "scenarios"])
+        run(floor, ["-p", "no:vfio", "--collect-only", "files"])
+        vfio_all, floor_all = (suite, ["scenarios"]), (floor, ["-p", "no:vfio", "files"])
+        workers = ["-n", str(args.workers)]
+        compare("full run / floor", vfio_all, floor_all, args.repeat, "<= 2.0x")
+        compare(
+            "--collect-only / floor",
+            (suite, ["--collect-only", "scenarios"]),
+            (floor, ["-p", "no:vfio", "--collect-only", "files"]),
+            args.repeat,
+            "<= 1.3x",
+        )
+        # Speed-ups: serial wall time over parallel wall time (CPU time is not comparable:
+        # the workers share the CPUs). The floor's figure is what pytest-xdist itself gives
+        # on items that do almost nothing, for reference.
+        compare(f"vfio: serial / -n {args.workers} (speed-up)", vfio_all,
+                (suite, [*workers, "scenarios"]), args.repeat, ">= 1.5x", cpu=False)
+        compare(f"floor: serial / -n {args.workers} (speed-up)", floor_all,
+                (floor, ["-p", "no:vfio", *workers, "files"]), args.repeat, "reference",
+                cpu=False)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@
   with one item named for its stem (`scenarios/dma/overlap.vfio::overlap`). A `_fileN` group is
   one item under its first file (`scenarios/dma/pair_file1.vfio::pair`); its other files are
   collected only when named on the command line, then as the group under that file.
-  Collection reads each file once, scanning for issue links (`-k issue-12`, markers); it never
-  parses the scenario language.
+  Collection reads no file and never parses the scenario language: an item reads its files
+  (issue links for `-k issue-12` and the markers) the first time its keywords or markers are
+  asked for, and after collection keeps what it read for its run (`harness.items`).
 """
 
 from __future__ import annotations
