@@ -23,6 +23,7 @@ import pytest
 from annotations.annotation import IssueRef
 from annotations.outcome import Verdict
 from harness.options import RunOptions
+from harness.tags import issue_link
 
 if TYPE_CHECKING:
     from harness.runner import RunResult
@@ -79,9 +80,6 @@ def links(issues: Iterable[IssueRef], template: str | None) -> str:
 
 def link(issue: IssueRef, template: str | None) -> str:
     """One issue link: the template filled in, else `/project/issue/N/`."""
-    # The renderer (rich) is imported when a scenario runs, never during collection.
-    from harness.render import issue_link
-
     return issue_link(issue, template)
 
 

@@ -23,10 +23,10 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.syntax import Syntax
 from rich.text import Text
 
-from annotations.annotation import IssueRef
 from annotations.outcome import Finding, FindingKind, Verdict
 from harness.runner import RunResult
 from harness.scenario import ScenarioSyntaxError
+from harness.tags import issue_link
 from harness.vfio.catalog import ErrorId
 
 Out: TypeAlias = Console  # the console type, for modules that must not import rich
@@ -70,13 +70,6 @@ def console(
         color_system="standard" if color else None,
         legacy_windows=False,
     )
-
-
-def issue_link(ref: IssueRef, template: str | None) -> str:
-    """An issue link through the `issueUrl` template (`{project}`, `{issue}`), else as written."""
-    if template is None:
-        return str(ref)
-    return template.format(project=ref.project, issue=ref.number)
 
 
 # Characters a terminal would act on or hide (C0 and C1 controls but tab and newline, a CR not

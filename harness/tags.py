@@ -62,6 +62,13 @@ class Tags:
         return len(ignored_files(self.read, tuple(projects))) == len(files)
 
 
+def issue_link(ref: IssueRef, template: str | None) -> str:
+    """An issue link through the `issueUrl` template (`{project}`, `{issue}`), else as written."""
+    if template is None:
+        return str(ref)
+    return template.format(project=ref.project, issue=ref.number)
+
+
 def project_applies(project: str, projects: Iterable[str]) -> bool:
     """Whether an issue's project names one in force (Silver's rule, from the matcher)."""
     return any(project_matches(project, candidate) for candidate in projects)

@@ -7,8 +7,9 @@ from pathlib import Path
 from annotations.annotation import Annotation, IssueRef, Kind, Output, OutputId, ReadResult
 from annotations.outcome import Finding, FindingKind, Outcome, Verdict
 from harness.discovery import Scenario
-from harness.render import failure_report, issue_link
+from harness.render import failure_report
 from harness.runner import RunResult
+from harness.tags import issue_link
 
 TEXT = (
     "container c0\n"
