@@ -4,7 +4,10 @@ Collection names the items from file names alone and reads no file: a scenario's
 (`harness.tags`: `-k issue-12`, the `known_bug` and `ignored` markers) are read from its files
 the first time pytest asks the item for its keywords or markers: when `-k` or `-m` selects,
 when a plugin looks at them, or at the latest when the item runs. So `--collect-only` and a run
-without `-k`/`-m` never read a file during collection. An unreadable file still becomes an
+without `-k`/`-m` never read a file during collection. When the item's run begins
+(`read_for_run`, from the plugin's `pytest_runtest_protocol`), its files are read afresh, for
+its markers if nothing has asked yet and for the run, so that a plain run reads each file once
+and a run never uses text read earlier. An unreadable file still becomes an
 item, which fails with the runner's message when it runs. Running is the runner's job; the
 item records junit properties and hands the result to `harness.outcomes`, which turns it into
 pass, fail, xfail or skip.
@@ -25,10 +28,6 @@ from harness.sources import Sources, read_sources
 from harness.tags import Tags
 
 CONTEXT = pytest.StashKey[RunContext]()
-# Set once collection is over: from then on an item that reads its files for its tags keeps
-# them for its run (pytest asks for markers just before running an item), so that a run reads
-# each file once. During collection (`-k`, `-m`) only the tags are kept.
-COLLECTED = pytest.StashKey[bool]()
 # The marker every scenario item carries; the summary finds scenario reports by it (a plain
 # `vfio` would also match every test below a folder named vfio, since folder names are
 # keywords too).
@@ -60,7 +59,7 @@ class ScenarioItem(pytest.Item):
         # Set before pytest's __init__, which sets the three properties below.
         self._tags: Tags | None = None
         self._named = False  # whether the `-k` names are in extra_keyword_matches
-        # The files as read for the tags, kept for the run, with the scenario they were read as.
+        # The files as read when the run began, with the scenario they were read as.
         self._sources: tuple[Scenario, Sources] | None = None
         super().__init__(**kwargs)
         self.scenario = scenario
@@ -109,17 +108,28 @@ class ScenarioItem(pytest.Item):
         assert self._tags is not None
         return self._tags
 
-    def _load_tags(self) -> None:
-        """Read the files and their issue links once; add the markers they imply."""
-        if self._tags is not None:
-            return
-        context = self.config.stash[CONTEXT]
-        scenario = context.for_runner(self.scenario)
+    def read_for_run(self) -> None:
+        """Read the files for the run about to begin (and for the tags, if not read yet)."""
+        scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
         sources = read_sources(scenario)
-        tags = self._tags = Tags(sources.read)
-        if self.config.stash.get(COLLECTED, False):
-            self._sources = (scenario, sources)
-        projects = context.projects
+        self._sources = (scenario, sources)
+        if self._tags is None:
+            self._set_tags(Tags(sources.read))
+
+    def forget_sources(self) -> None:
+        """Drop the files read for the run (the run is over, or never came)."""
+        self._sources = None
+
+    def _load_tags(self) -> None:
+        """Read the files' issue links once."""
+        if self._tags is None:
+            scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
+            self._set_tags(Tags(read_sources(scenario).read))
+
+    def _set_tags(self, tags: Tags) -> None:
+        """Keep the tags; add the markers they imply."""
+        self._tags = tags
+        projects = self.config.stash[CONTEXT].projects
         self.add_marker(_SCENARIO)
         if tags.known_bug(projects):
             self.add_marker(_KNOWN_BUG)
@@ -134,7 +144,6 @@ class ScenarioItem(pytest.Item):
 
         context = self.config.stash[CONTEXT]
         options = context.options
-        self._load_tags()  # reads the files now if nothing has asked for markers yet
         kept, self._sources = self._sources, None
         scenario, sources = kept if kept else (context.for_runner(self.scenario), None)
         result = run_scenario(

@@ -8,21 +8,24 @@
 - Collection: every `.vfio` file whose relative path fully matches `includeFiles` is one File
   with one item named for its stem (`scenarios/dma/overlap.vfio::overlap`). A `_fileN` group is
   one item under its first file (`scenarios/dma/pair_file1.vfio::pair`); its other files are
-  collected only when named on the command line, then as the group under that file.
+  collected only when named on the command line, then as the group under that file. A group
+  collected twice (two of its files named) keeps its first item and deselects the other, as
+  pytest keeps one of two paths to the same file (unless `--keep-duplicates`).
   Collection reads no file and never parses the scenario language: an item reads its files
   (issue links for `-k issue-12` and the markers) the first time its keywords or markers are
-  asked for, and after collection keeps what it read for its run (`harness.items`).
+  asked for, and again as its run begins, for the run (`harness.items`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from harness.context import RunContext
 from harness.discovery import SUFFIX
-from harness.items import COLLECTED, CONTEXT, ScenarioFile
+from harness.items import CONTEXT, ScenarioFile, ScenarioItem
 from harness.options import OptionError, RunOptions, parse_defines
 from harness.summary import ScenarioSummary
 from harness.tags import SUITE_PROJECT
@@ -105,9 +108,39 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """From now on an item keeps the files it reads for its tags, for its run."""
-    session.config.stash[COLLECTED] = True
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One item per scenario: a group collected under two of its files keeps the first."""
+    if config.getoption("keepduplicates"):
+        return
+    seen: set[Path] = set()
+    kept: list[pytest.Item] = []
+    again: list[pytest.Item] = []
+    for item in items:
+        if isinstance(item, ScenarioItem):
+            first = item.scenario.files[0]
+            if first in seen:
+                again.append(item)
+                continue
+            seen.add(first)
+        kept.append(item)
+    if again:
+        config.hook.pytest_deselected(items=again)
+        items[:] = kept
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """A scenario reads its files as its run begins, once for its markers and its run."""
+    if not isinstance(item, ScenarioItem):
+        return (yield)
+    item.read_for_run()
+    try:
+        return (yield)
+    finally:
+        item.forget_sources()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:

@@ -17,17 +17,16 @@ shown. A file that cannot be read at all is an UNREADABLE finding.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from annotations import read_texts
 from annotations.annotation import ReadResult
 from annotations.outcome import Finding, FindingKind
 from harness.discovery import Scenario
-from harness.vfio.catalog import catalog
 
 BOM = "\ufeff"
 PREFIX = "//"  # the scenario language's line comment
-IDS = frozenset(catalog())  # the ids annotations may name; unknown ones are reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +71,17 @@ def decode(data: bytes, file: str) -> tuple[str, NotUtf8 | None]:
         return text, NotUtf8(file, line, column, message, hint)
 
 
+@functools.cache
+def known_ids() -> frozenset[str]:
+    """The ids annotations may name (the catalog); unknown ones are reported."""
+    # Imported on first use, not with the plugin: pytester's in-process runs restore
+    # sys.modules after each run, and a core package imported before that snapshot would
+    # keep stale submodules as attributes across runs.
+    from harness.vfio.catalog import catalog
+
+    return frozenset(catalog())
+
+
 def read_sources(scenario: Scenario) -> Sources:
     """Read a scenario's files and their annotations; never raises for a file it cannot read."""
     texts: dict[str, str] = {}
@@ -90,5 +100,5 @@ def read_sources(scenario: Scenario) -> Sources:
         texts[file], problem = decode(data, file)
         if problem is not None:
             not_utf8[file] = problem
-    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=IDS)
+    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
     return Sources(texts, tuple(unreadable), not_utf8, read)

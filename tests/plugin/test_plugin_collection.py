@@ -61,6 +61,32 @@ def test_a_later_group_file_named_on_the_command_line_collects_its_group(
     result.stdout.fnmatch_lines(["scenarios/pair_file2.vfio::pair", "1 test collected*"])
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scenarios/pair_file1.vfio", "scenarios/pair_file2.vfio"),
+        ("scenarios", "scenarios/pair_file2.vfio"),
+    ],
+)
+def test_a_group_named_twice_on_the_command_line_is_one_item(
+    pytester: pytest.Pytester, write_scenarios: Write, args: tuple[str, str]
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/pair_file1.vfio": "container c0\n",
+            "scenarios/pair_file2.vfio": "map c0 iova=0x1000 vaddr=0x1000 size=4K\n",
+        }
+    )
+    result = pytester.runpytest("--collect-only", "-q", *args)
+    lines = [line for line in result.stdout.lines if "::" in line]
+    assert lines == ["scenarios/pair_file1.vfio::pair"]
+    ran = pytester.runpytest("-p", "no:randomly", *args)
+    ran.assert_outcomes(passed=1)
+    # --keep-duplicates keeps what each path collects, as for any other file.
+    kept = pytester.runpytest("--collect-only", "-q", "--keep-duplicates", *args)
+    assert "scenarios/pair_file2.vfio::pair" in kept.stdout.lines
+
+
 def test_include_files_is_a_full_match_on_the_path_below_the_scenario_root(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
@@ -113,6 +139,60 @@ def test_file_unreadable_at_run_time_fails_only_its_item(
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*Unreadable files:*", "*gone.vfio*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_run_uses_the_text_as_it_is_when_the_run_begins(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    # A plugin reads every item's markers after collection (the files are read then); a test
+    # that runs first rewrites a failing scenario into a passing one. The scenario must run
+    # on the new text, as it would had nothing read it early.
+    write_scenarios(
+        {"scenarios/late.vfio": FAILING, "scenarios/gone.vfio": PASSING}
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_finish(session):
+            print("KNOWN", sum(1 for i in session.items if i.get_closest_marker("known_bug")))
+        """
+    )
+    pytester.makepyfile(
+        test_aa_first=f"""
+        from pathlib import Path
+
+        def test_rewrite():
+            Path("scenarios/late.vfio").write_text({PASSING!r}, encoding="utf-8")
+            Path("scenarios/gone.vfio").unlink()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", "-s", "test_aa_first.py", "scenarios")
+    result.stdout.fnmatch_lines(["KNOWN 0"])
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED scenarios/gone.vfio::gone*"])
+
+
+def test_no_item_keeps_its_files_after_the_session(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/a.vfio": PASSING, "scenarios/b.vfio": FAILING})
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_runtest_setup(item):
+            if item.name == "b":
+                pytest.skip("skipped in setup: its run never comes")
+
+        def pytest_sessionfinish(session):
+            print("KEPT", [i.name for i in session.items if i._sources is not None])
+        """
+    )
+    for args in ((), ("--setup-only",), ("-x",)):
+        result = pytester.runpytest("-s", "-p", "no:randomly", *args)
+        assert "KEPT []" in result.stdout.str(), args
 
 
 def test_syntax_error_fails_only_its_item_with_parser_error(

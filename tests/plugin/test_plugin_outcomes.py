@@ -104,6 +104,16 @@ def test_runxfail_treats_known_bugs_as_plain_expectations(
     result.stdout.fnmatch_lines(["FAILED scenarios/stale.vfio::stale*"])
 
 
+def test_without_the_skipping_plugin_a_known_bug_fails_with_its_report_not_a_crash(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/known.vfio": KNOWN_BUG})
+    result = pytester.runpytest("-p", "no:skipping")
+    result.assert_outcomes(failed=1)  # nothing turns the known failure into XFAIL
+    result.stdout.fnmatch_lines(["*known bug: /model/issue/12/*"])
+    assert "AttributeError" not in result.stdout.str()
+
+
 def test_beyond_silver_findings_fail_when_strict(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
