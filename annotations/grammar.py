@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import lark
 from lark import Lark, Token, Transformer, UnexpectedInput, UnexpectedToken
 
 from annotations.annotation import IssueRef, Kind, OutputId
 from annotations.forms import Form
+from annotations.lark_cache import cache_file
 
 GRAMMAR_PATH = Path(__file__).with_name("annotation.lark")
 
@@ -81,15 +83,16 @@ class FormBuilder(Transformer[Token, Form]):
 def parser() -> Lark:
     """The process-wide LALR parser, built on first use (transformer applied while parsing).
 
-    `cache=True` keeps lark's grammar analysis in the temporary folder: measured on this grammar,
-    it brings the build from ~50 ms to ~3 ms, more than reading the whole Silver corpus costs.
+    lark's grammar analysis is cached in the user's own cache folder (`annotations.lark_cache`):
+    measured on this grammar, that brings the build from ~50 ms to ~3 ms, more than reading the
+    whole Silver corpus costs.
     """
     return Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
         transformer=FormBuilder(),
         maybe_placeholders=True,
-        cache=True,
+        cache=cache_file("annotation", lark.__version__),
     )
 
 
