@@ -105,11 +105,13 @@ assert x{k}.mappings == 1
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """One run: wall seconds, CPU seconds (pytest and its workers), its summary line."""
+    """One run: wall seconds, CPU seconds (pytest and its workers), its summary line, and
+    whether pytest ended normally (exit 0 or 1: tests ran)."""
 
     seconds: float
     cpu: float
     summary: str
+    ok: bool
 
 
 def generate(folder: Path, count: int, scale: int = 0) -> tuple[Path, Path]:
@@ -141,10 +143,11 @@ def run(cwd: Path, args: list[str]) -> Timing:
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode not in (0, 1):
+    ok = done.returncode in (0, 1)
+    if not ok:
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-2000:])
     lines = done.stdout.strip().splitlines()
-    return Timing(seconds, cpu, lines[-1] if lines else done.stderr.strip()[-200:])
+    return Timing(seconds, cpu, lines[-1] if lines else done.stderr.strip()[-200:], ok)
 
 
 def compare(
@@ -157,10 +160,21 @@ def compare(
 ) -> float:
     """Run `first` and `second` alternately `repeat` times; print and return the median ratio.
 
-    On a shared machine the speed drifts over seconds; alternating the two runs and taking
-    the median of the per-pair ratios keeps that drift out of the ratio.
+    On a shared machine the speed drifts over seconds; alternating the two runs (and which
+    goes first) and taking the median of the per-pair ratios keeps that drift out of the
+    ratio. A pair where pytest did not end normally (exit other than 0 or 1) is left out.
     """
-    pairs = [(run(*first), run(*second)) for _ in range(repeat)]
+    pairs: list[tuple[Timing, Timing]] = []
+    for index in range(repeat):
+        if index % 2:
+            b, a = run(*second), run(*first)
+        else:
+            a, b = run(*first), run(*second)
+        if a.ok and b.ok:
+            pairs.append((a, b))
+    if not pairs:
+        print(f"{label:<36} no pair ran normally (see the output above)", flush=True)
+        return float("nan")
     walls = [a.seconds / b.seconds for a, b in pairs]
     cpus = [a.cpu / b.cpu for a, b in pairs]
     best_a = min(a.seconds for a, _ in pairs)
@@ -171,7 +185,9 @@ def compare(
         f"(best {best_a:5.2f} s / {best_b:5.2f} s; target {target})",
         flush=True,
     )
-    print(f"{'':<36} {pairs[-1][0].summary[:60]} | {pairs[-1][1].summary[:60]}", flush=True)
+    dropped = f"; {repeat - len(pairs)} pairs left out" if len(pairs) < repeat else ""
+    print(f"{'':<36} {pairs[-1][0].summary[:60]} | {pairs[-1][1].summary[:60]}{dropped}",
+          flush=True)
     return statistics.median(walls)
 
 
