@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, before any pytester snapshot of sys.modules: an in-process run that first
+# imports the core would have its submodules removed from sys.modules afterwards while they
+# stay attributes of the `harness.vfio` package, and the next run would mix two copies of a
+# module (seen as `VfioError: <WindowKind.MMIO32>` when tests/plugin ran after other tests).
+import harness.model  # noqa: F401
+
 WriteScenarios = Callable[[dict[str, str | bytes]], Path]
 
 
