@@ -34,7 +34,11 @@ class RunContext:
         """The scenario with paths relative to the invocation folder, so reports show short
         paths (`scenarios/dma/overlap.vfio:3`); absolute when outside it or after a chdir."""
         base = self.invocation_dir
-        if os.getcwd() != str(base):
+        try:
+            here = os.getcwd()
+        except OSError:  # the working folder was removed (by a test, say)
+            return scenario
+        if here != str(base):
             return scenario
         prefix = str(base) + os.sep
         root = str(scenario.root) + os.sep

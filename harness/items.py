@@ -94,7 +94,7 @@ class ScenarioItem(pytest.Item):
         names: set[str] = self.__dict__["extra_keyword_matches"]
         if not self._named:
             self._named = True
-            names.update(keywords(self.scenario, self.tags))
+            names.update(keyword_names(self.scenario, self.tags))
         return names
 
     @extra_keyword_matches.setter
@@ -110,8 +110,11 @@ class ScenarioItem(pytest.Item):
 
     def read_for_run(self) -> None:
         """Read the files for the run about to begin (and for the tags, if not read yet)."""
-        scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
-        sources = read_sources(scenario)
+        try:
+            scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
+            sources = read_sources(scenario)
+        except Exception:  # outside setup, call and teardown an error would end the session
+            return  # `runtest` reads again, inside the call, where an error fails this item only
         self._sources = (scenario, sources)
         if self._tags is None:
             self._set_tags(Tags(sources.read))
@@ -171,7 +174,7 @@ class ScenarioItem(pytest.Item):
         return self.scenario.files[0], 0, self.scenario.relpath
 
 
-def keywords(scenario: Scenario, tags: Tags) -> set[str]:
+def keyword_names(scenario: Scenario, tags: Tags) -> set[str]:
     """`-k` names: relative paths, file names, stems, directory prefixes and issue tags."""
     names = {scenario.relpath, scenario.name}
     for relpath in scenario.file_relpaths:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from annotations.outcome import FindingKind
-from harness.outcomes import link
+from harness.tags import issue_link
 
 if TYPE_CHECKING:
     from harness.runner import RunResult
@@ -31,6 +31,6 @@ def record(item: pytest.Item, result: RunResult, template: str | None) -> None:
         if finding.kind in _STALE and finding.annotation and finding.annotation.issue
     ]
     for issue in dict.fromkeys(issues):
-        item.user_properties.append((ISSUE, link(issue, template)))
+        item.user_properties.append((ISSUE, issue_link(issue, template)))
     for output_id in dict.fromkeys(output.id for output, _ in result.outcome.matched):
         item.user_properties.append((MATCHED, output_id))

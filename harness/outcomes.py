@@ -75,12 +75,7 @@ def settle(item: pytest.Item, result: RunResult, options: RunOptions) -> None:
 
 def links(issues: Iterable[IssueRef], template: str | None) -> str:
     """Issue links, comma-separated, through the `issueUrl` template when there is one."""
-    return ", ".join(link(issue, template) for issue in dict.fromkeys(issues))
-
-
-def link(issue: IssueRef, template: str | None) -> str:
-    """One issue link: the template filled in, else `/project/issue/N/`."""
-    return issue_link(issue, template)
+    return ", ".join(issue_link(issue, template) for issue in dict.fromkeys(issues))
 
 
 def report(result: RunResult, options: RunOptions) -> str:

@@ -9,8 +9,8 @@
   with one item named for its stem (`scenarios/dma/overlap.vfio::overlap`). A `_fileN` group is
   one item under its first file (`scenarios/dma/pair_file1.vfio::pair`); its other files are
   collected only when named on the command line, then as the group under that file. A group
-  collected twice (two of its files named) keeps its first item and deselects the other, as
-  pytest keeps one of two paths to the same file (unless `--keep-duplicates`).
+  collected twice (two of its files named) runs once: its first item is kept and the other is
+  reported as deselected (unless `--keep-duplicates`).
   Collection reads no file and never parses the scenario language: an item reads its files
   (issue links for `-k issue-12` and the markers) the first time its keywords or markers are
   asked for, and again as its run begins, for the run (`harness.items`).

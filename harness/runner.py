@@ -111,13 +111,12 @@ _BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith
 
 
 def parse_files(
-    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8] | None = None
+    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8]
 ) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error (a file not UTF-8 at its first bad byte) in
-    its place."""
+    """Each file parsed, in order; a syntax error (or not UTF-8: its first bad byte) instead."""
     programs: list[Program | ScenarioSyntaxError] = []
     for file, text in texts.items():
-        if not_utf8 and file in not_utf8:
+        if file in not_utf8:
             bad = not_utf8[file]
             programs.append(
                 ScenarioSyntaxError(bad.file, bad.line, bad.column, bad.message, bad.hint)

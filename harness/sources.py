@@ -1,11 +1,11 @@
-"""A scenario's files as read once: their texts and their annotations.
+"""A scenario's files as a run reads them: their texts and their annotations.
 
 `read_sources(scenario)` reads every file of a scenario (a single file or a `_fileN` group) and
-its annotations (`annotations.read_texts`, prefix `//`, unknown ids checked against the catalog),
-the way a run reads them. The pytest plugin reads the sources of an item once, when its tags are
-first needed, and hands them to the run; the CLI lets the run read them. This module imports
-neither the scenario language nor lark (annotation bodies are parsed only when a file has
-`//::` lines), so collection stays cheap.
+its annotations (`annotations.read_texts`, prefix `//`, unknown ids checked against the catalog).
+The pytest plugin reads an item's sources as its run begins, for its markers and its run (and
+earlier only for the markers, when `-k`, `-m` or a plugin asks for them); the CLI lets the run
+read them. This module imports neither the scenario language nor lark (annotation bodies are
+parsed only when a file has `//::` lines), so reading for markers stays cheap.
 
 Text: a UTF-8 byte order mark at the start of a file (as Windows editors write it) is dropped
 before anything reads the text, so that the parser and the annotation reader see the same

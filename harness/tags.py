@@ -1,9 +1,10 @@
 """What a scenario's annotations say about it: its issue links, known bugs and ignores.
 
-Tags are built from the annotations the run itself reads (`harness.sources`), so a marker or
-tag can never disagree with what the run does: an annotation Silver drops (an `IgnoreFile` with
-no line after it, a malformed link) marks nothing, and `ignored`/`known_bug` use the matcher's
-own rules (`annotations.ignored_files`, known bugs of files not ignored, for a project in force).
+Tags are built by the reader the run itself uses (`harness.sources`), so on the same text a
+marker or tag never disagrees with what the run does: an annotation Silver drops (an
+`IgnoreFile` with no line after it, a malformed link) marks nothing, and `ignored`/`known_bug`
+use the matcher's own rules (`annotations.ignored_files`, known bugs of files not ignored, for a
+project in force). A file edited between selection and run is run as it is then.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from annotations.annotation import Annotation, IssueRef, Kind, ReadResult
 from annotations.kinds import KNOWN_BUG_KINDS
 
 SUITE_PROJECT = "vfio"  # the suite-wide project, in force whatever the backend
-_NOTHING = ReadResult()
 _IGNORE_KINDS = (Kind.IGNORE_FILE, Kind.IGNORE_FILE_LIST)
 
 
@@ -24,7 +24,7 @@ _IGNORE_KINDS = (Kind.IGNORE_FILE, Kind.IGNORE_FILE_LIST)
 class Tags:
     """The annotations the engine reads from a scenario's files (`read`, files in order)."""
 
-    read: ReadResult = _NOTHING
+    read: ReadResult
 
     @property
     def links(self) -> tuple[tuple[Kind, IssueRef], ...]:

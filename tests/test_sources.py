@@ -1,18 +1,19 @@
-"""A scenario's files read once (harness/sources.py), and a run on sources read beforehand."""
+"""A scenario's files as a run reads them (harness/sources.py), and runs on sources given."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from annotations.kinds import DiagnosticKind
-from annotations.outcome import FindingKind
-from harness.discovery import Scenario, group
+from annotations.outcome import FindingKind, Verdict
+from harness.discovery import Scenario
 from harness.runner import run_scenario
 from harness.sources import decode, read_sources
 
-CORPUS = Path(__file__).resolve().parent.parent / "scenarios"
+ZERO_SIZE = """container c0
+//:: ExpectedOutput(dma.map.failed:size.zero)
+map c0 iova=0x1000 vaddr=0x1000 size=0
+"""
 
 
 def test_decode_drops_a_bom_and_locates_the_first_byte_that_is_not_utf8() -> None:
@@ -45,14 +46,22 @@ def test_an_unreadable_file_is_a_finding_and_the_others_are_still_read(tmp_path:
     assert str(second) in sources.unreadable[0].message
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    group(sorted(CORPUS.rglob("*.vfio")), CORPUS),
-    ids=lambda scenario: scenario.relpath,
-)
-def test_a_run_on_sources_read_beforehand_is_the_same_run(scenario: Scenario) -> None:
-    alone = run_scenario(scenario)
-    shared = run_scenario(scenario, sources=read_sources(scenario))
-    assert shared.outputs == alone.outputs
-    assert shared.outcome == alone.outcome
-    assert shared.read == alone.read
+def test_a_run_on_sources_given_runs_them_not_the_file_as_it_is_now(tmp_path: Path) -> None:
+    path = tmp_path / "a.vfio"
+    path.write_text(ZERO_SIZE, encoding="utf-8")
+    scenario = Scenario("a", (path,), tmp_path)
+    sources = read_sources(scenario)
+    path.write_text("container c0\n", encoding="utf-8")
+    given = run_scenario(scenario, sources=sources)
+    assert [(o.id, o.line) for o in given.outputs] == [("dma.map.failed:size.zero", 3)]
+    assert given.outcome.verdict is Verdict.PASSED
+    assert run_scenario(scenario).outputs == ()  # without sources, the file as it is now
+
+
+def test_a_file_not_utf8_in_the_sources_is_the_runs_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.vfio"
+    path.write_bytes(b"container c0\nmap \xff c0\n")
+    scenario = Scenario("a", (path,), tmp_path)
+    result = run_scenario(scenario, sources=read_sources(scenario))
+    assert [(o.id, o.line) for o in result.outputs] == [("parser.error", 2)]
+    assert result.syntax_errors[0].column == 5

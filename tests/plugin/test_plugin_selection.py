@@ -111,7 +111,7 @@ def test_a_group_is_marked_ignored_only_when_every_file_is(
     assert collected(pytester, "-m", "ignored") == ["scenarios/all_file1.vfio::all"]
 
 
-def test_collection_without_k_or_m_reads_no_scenario_file(
+def test_collection_reads_no_file_and_a_run_reads_each_file_once(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
     write_scenarios(CORPUS)
@@ -127,6 +127,8 @@ def test_collection_without_k_or_m_reads_no_scenario_file(
         io.open = spy  # Path.read_bytes opens through io.open
         def pytest_collection_finish(session):
             print("OPENED", len(OPENED))
+        def pytest_sessionfinish(session):
+            print("IN ALL", len(OPENED))
         """
     )
     result = pytester.runpytest_subprocess("--collect-only", "-q", "-s")
@@ -134,6 +136,12 @@ def test_collection_without_k_or_m_reads_no_scenario_file(
     # -m needs the markers: every scenario's files are read (the group's two files too).
     selected = pytester.runpytest_subprocess("--collect-only", "-q", "-s", "-m", "known_bug")
     selected.stdout.fnmatch_lines(["OPENED 5", "1/4 tests collected*"])
+    # A run reads the five files once, as each scenario begins (markers and run alike).
+    ran = pytester.runpytest_subprocess("-q", "-s", "-p", "no:randomly")
+    ran.stdout.fnmatch_lines(["OPENED 0", "*IN ALL 5*"])
+    # With -m, the selected scenario's file is read again for its run.
+    ran = pytester.runpytest_subprocess("-q", "-s", "-p", "no:randomly", "-m", "known_bug")
+    ran.stdout.fnmatch_lines(["OPENED 5", "*IN ALL 6*"])
 
 
 def test_markers_and_issue_tags_are_there_for_any_plugin_that_asks(

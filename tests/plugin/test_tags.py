@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotations import Verdict, match, read_text, read_texts
-from annotations.annotation import IssueRef
+from annotations.annotation import IssueRef, ReadResult
 from harness.tags import Tags, project_applies
 
 TEXT = """container c0
@@ -45,7 +45,7 @@ def test_known_bug_and_ignored_apply_only_to_projects_in_force() -> None:
     assert not tags.known_bug(["qemu"])
     assert tags.ignored(["vfio", "qemu"])
     assert not scan(TEXT.replace("/vfio/issue/3/", "/kernel/issue/3/")).ignored(["model"])
-    assert not Tags().ignored(["vfio"])
+    assert not Tags(ReadResult()).ignored(["vfio"])  # no file at all is not "all ignored"
 
 
 def test_known_bug_of_an_ignored_file_is_not_in_force() -> None:
