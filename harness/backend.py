@@ -7,6 +7,13 @@ class named by an import path `package.module:Class`, built as `Class(defaults)`
 Contract for every method: a failure raises `harness.vfio.catalog.VfioError` with a catalog id
 and changes no state. Names are the scenario's names; the interpreter has already checked that
 they exist and have the right kind, and that values fit their fields.
+
+A backend that cannot honour a call at all (a method it lacks, or arguments its system cannot
+represent, such as a device no real hardware matches) raises `Unsupported` with the reason: the
+scenario is then skipped (or failed, with `-D backend.unsupported=fail`), never passed.
+
+The method names and parameter names are also the wire names of the process protocol
+(`vfio-harness/1`): keep them in step with the protocol's method table in `docs/`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,14 @@ Reserved = Literal["x86", "none"]
 BarKind = Literal["mem32", "mem64", "io"]
 WindowKind = Literal["mmio32", "mmio64", "io"]
 Perm = Literal["rw", "r", "w", "none"]
+
+
+class Unsupported(Exception):
+    """The backend cannot run this call (not a failure of the system under test)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +52,7 @@ class CoreDefaults:
     limit: int = 65535
     mode: UnmapMode = "v2"
     reserved: Reserved = "x86"
+    aw: int = 64  # IOMMU address width: IOVAs lie below 2^aw (scenario-language v2)
     mmio32: Window = Window(0xC000_0000, 640 << 20)
     mmio64: Window = Window(0x100_0000_0000, 1 << 40)
     io: Window = Window(0x1000, 60 << 10)
@@ -57,6 +73,7 @@ class Backend(Protocol):
         pgsize: int | None = None,
         limit: int | None = None,
         reserved: Reserved | None = None,
+        aw: int | None = None,
     ) -> None:
         """Create a container; None means the run's default."""
         ...
@@ -104,8 +121,14 @@ class Backend(Protocol):
         """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""
         ...
 
-    def unmap_all(self, container: str) -> int:
-        """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped."""
+    def unmap_all(
+        self, container: str, *, iova: int | None = None, size: int | None = None
+    ) -> int:
+        """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped.
+
+        `iova`/`size` are passed only when the scenario wrote them (`unmap c0 all iova=..`): a
+        non-zero one is `dma.unmap.failed:all.with.range`, as the kernel's EINVAL.
+        """
         ...
 
     def alloc(self, device: str) -> None:
@@ -142,6 +165,18 @@ class Backend(Protocol):
 
     def irq(self, device: str, vector: int) -> None:
         """The device raises `vector`."""
+        ...
+
+    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
+        """Guest read of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        ...
+
+    def mmio_write(self, device: str, bar: int, offset: int, value: int, size: int = 4) -> None:
+        """Guest write of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        ...
+
+    def device_reset(self, device: str) -> None:
+        """Function-level reset (the scenario's `reset DEV`; `reset` is the protocol's own)."""
         ...
 
     # observable attributes (container)
@@ -208,4 +243,16 @@ class Backend(Protocol):
 
     def msix_configured(self, device: str) -> int:
         """Entries holding a valid MSI address."""
+        ...
+
+    def msix_last_addr(self, device: str, vector: int) -> int:
+        """Address of the last message delivered on the vector (`scenario.error:eval` if none)."""
+        ...
+
+    def msix_last_data(self, device: str, vector: int) -> int:
+        """Data of the last message delivered on the vector (`scenario.error:eval` if none)."""
+        ...
+
+    def command(self, device: str) -> int:
+        """The Command register as the guest reads it."""
         ...

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness import render
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
+from harness.errors import HintedError
 from harness.options import OptionError, RunOptions, parse_defines
 from harness.runner import BackendError, RunResult, load_backend, run_scenario
 from harness.vfio.catalog import catalog
@@ -24,13 +25,8 @@ from harness.vfio.catalog import catalog
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(HintedError):
     """A bad path, option or backend: a message (and a hint) and exit status 2."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from harness.vfio.address import U64_MAX
+
 GRAMMAR = Path(__file__).with_name("scenario") / "scenario.lark"
-U64_MAX = (1 << 64) - 1
 SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}  # binary, 1024-based
 
 

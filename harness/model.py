@@ -70,6 +70,7 @@ class ModelBackend:
         pgsize: int | None = None,
         limit: int | None = None,
         reserved: Reserved | None = None,
+        aw: int | None = None,
     ) -> None:
         """Create a container; None means the run's default."""
         d = self.defaults
@@ -133,7 +134,9 @@ class ModelBackend:
         """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""
         return self.containers[container].unmap(Iova(iova), size)
 
-    def unmap_all(self, container: str) -> int:
+    def unmap_all(
+        self, container: str, *, iova: int | None = None, size: int | None = None
+    ) -> int:
         """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped."""
         return self.containers[container].unmap_all()
 
@@ -258,3 +261,29 @@ class ModelBackend:
         """Entries holding a valid MSI address (0 without MSI-X)."""
         msix = self.devices[device].msix
         return 0 if msix is None else msix.configured
+
+    # -- version 2 (scenario-language-v2.md); being implemented ----------------------------
+
+    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
+        """Guest MMIO read."""
+        raise NotImplementedError("mmio read: language v2, issue 13")
+
+    def mmio_write(self, device: str, bar: int, offset: int, value: int, size: int = 4) -> None:
+        """Guest MMIO write."""
+        raise NotImplementedError("mmio write: language v2, issue 13")
+
+    def device_reset(self, device: str) -> None:
+        """Function-level reset."""
+        raise NotImplementedError("reset: language v2, issue 13")
+
+    def msix_last_addr(self, device: str, vector: int) -> int:
+        """Address of the last message delivered on the vector."""
+        raise NotImplementedError("msix.last_addr: language v2, issue 13")
+
+    def msix_last_data(self, device: str, vector: int) -> int:
+        """Data of the last message delivered on the vector."""
+        raise NotImplementedError("msix.last_data: language v2, issue 13")
+
+    def command(self, device: str) -> int:
+        """The Command register as the guest reads it."""
+        raise NotImplementedError("command: language v2, issue 13")

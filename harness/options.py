@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.backend import CoreDefaults, Window
+from harness.errors import HintedError
 from harness.literals import SUFFIXES, parse_int
 
 DEFAULT_INCLUDE = r".*\.vfio"
@@ -38,19 +39,17 @@ _MAX_PGSIZE = 1 << 30
 _MAX_LIMIT = (1 << 32) - 1
 
 
-class OptionError(Exception):
+class OptionError(HintedError):
     """A `-D` entry with an unknown key or a bad value."""
 
     def __init__(self, key: str, value: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, hint)
         self.key = key
         self.value = value
-        self.message = message
-        self.hint = hint
 
-    def __str__(self) -> str:
-        hint = f"\nhint: {self.hint}" if self.hint else ""
-        return f"-D {self.key}={self.value!r}: {self.message}{hint}"
+    def where(self) -> str:
+        """`-D key='value'`."""
+        return f"-D {self.key}={self.value!r}"
 
 
 @dataclass(frozen=True)

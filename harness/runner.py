@@ -28,25 +28,23 @@ from annotations.annotation import Output, ReadResult
 from annotations.outcome import Outcome, Verdict
 from harness.backend import Backend, CoreDefaults
 from harness.discovery import Scenario
+from harness.errors import HintedError
 from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
 from harness.sources import NotUtf8, Sources, read_sources
+from harness.tags import SUITE_PROJECT
 from harness.vfio.catalog import ErrorId
 
-PROJECT = "vfio"  # the suite-wide project: /vfio/issue/N/ applies whatever the backend
 
-
-class BackendError(Exception):
+class BackendError(HintedError):
     """A backend spec that cannot be loaded."""
 
     def __init__(self, spec: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, hint)
         self.spec = spec
-        self.message = message
-        self.hint = hint
 
-    def __str__(self) -> str:
-        hint = f"\nhint: {self.hint}" if self.hint else ""
-        return f"backend {self.spec!r}: {self.message}{hint}"
+    def where(self) -> str:
+        """`backend 'spec'`."""
+        return f"backend {self.spec!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +174,7 @@ def run_scenario(
         outcome = Outcome(Verdict.FAILED, sources.unreadable)
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
     system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
-    projects = (system.name, PROJECT)
+    projects = (system.name, SUITE_PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
     # order on the shared state, as if the ignored files were absent.
     ignored = set(ignored_files(read, projects))

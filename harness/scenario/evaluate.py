@@ -22,9 +22,9 @@ from typing import Any
 
 from harness.backend import Backend
 from harness.scenario import nodes
+from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import VfioError
 
-U64_MAX = (1 << 64) - 1
 MAX_SHIFT = 4096
 
 Compiled = Callable[[Backend], int]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.scenario import nodes
-from harness.scenario.evaluate import U64_MAX
+from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import ErrorId
 
 

@@ -18,6 +18,7 @@ from lark.grammar import Rule
 from lark.lexer import PatternStr
 
 from annotations.lark_cache import cache_file
+from harness.errors import HintedError
 from harness.scenario import hints
 from harness.scenario.lexer import ScenarioLexer
 from harness.scenario.nodes import Program, Statement
@@ -42,22 +43,20 @@ _OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "or", "and"}
 _STATEMENT_TERMINALS = frozenset(word.upper() for word in hints.STATEMENTS)
 
 
-class ScenarioSyntaxError(Exception):
+class ScenarioSyntaxError(HintedError):
     """A syntax error at `file:line:column`: what was found and expected, and a hint."""
 
     def __init__(
         self, file: str, line: int, column: int, message: str, hint: str | None = None
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, hint)
         self.file = file
         self.line = line
         self.column = column
-        self.message = message
-        self.hint = hint
 
-    def __str__(self) -> str:
-        hint = f"\nhint: {self.hint}" if self.hint else ""
-        return f"{self.file}:{self.line}:{self.column}: {self.message}{hint}"
+    def where(self) -> str:
+        """`file:line:column`."""
+        return f"{self.file}:{self.line}:{self.column}"
 
 
 class _Parser:

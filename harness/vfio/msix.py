@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import ErrorId, VfioError
 
 MSIX_CAP_ID = 0x11
@@ -29,7 +30,6 @@ VECTOR_CTRL_MASKBIT = 0x1  # PCI_MSIX_ENTRY_CTRL_MASKBIT
 MSI_ADDR_BASE = 0xFEE0_0000
 MSI_ADDR_MASK = 0xFFF0_0000
 U32_MAX = 0xFFFF_FFFF
-U64_MAX = 2**64 - 1
 
 
 def is_valid_msi_address(addr: int) -> bool:
