@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-UnmapMode = Literal["v1", "v2"]
-Reserved = Literal["x86", "none"]
-BarKind = Literal["mem32", "mem64", "io"]
-WindowKind = Literal["mmio32", "mmio64", "io"]
-Perm = Literal["rw", "r", "w", "none"]
+UnmapModeName = Literal["v1", "v2"]
+ReservedName = Literal["x86", "none"]
+BarKindName = Literal["mem32", "mem64", "io"]
+WindowKindName = Literal["mmio32", "mmio64", "io"]
+PermName = Literal["rw", "r", "w", "none"]
 
 
 class Unsupported(Exception):
@@ -37,7 +37,7 @@ class Unsupported(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
+class WindowSpec:
     """A guest allocation window `[base, base+size)`."""
 
     base: int
@@ -50,12 +50,12 @@ class CoreDefaults:
 
     pgsize: int = 4096
     limit: int = 65535
-    mode: UnmapMode = "v2"
-    reserved: Reserved = "x86"
+    mode: UnmapModeName = "v2"
+    reserved: ReservedName = "x86"
     aw: int = 64  # IOMMU address width: IOVAs lie below 2^aw (scenario-language v2)
-    mmio32: Window = Window(0xC000_0000, 640 << 20)
-    mmio64: Window = Window(0x100_0000_0000, 1 << 40)
-    io: Window = Window(0x1000, 60 << 10)
+    mmio32: WindowSpec = WindowSpec(0xC000_0000, 640 << 20)
+    mmio64: WindowSpec = WindowSpec(0x100_0000_0000, 1 << 40)
+    io: WindowSpec = WindowSpec(0x1000, 60 << 10)
 
 
 @runtime_checkable
@@ -69,16 +69,16 @@ class Backend(Protocol):
         self,
         name: str,
         *,
-        mode: UnmapMode | None = None,
+        mode: UnmapModeName | None = None,
         pgsize: int | None = None,
         limit: int | None = None,
-        reserved: Reserved | None = None,
+        reserved: ReservedName | None = None,
         aw: int | None = None,
     ) -> None:
         """Create a container; None means the run's default."""
         ...
 
-    def window(self, kind: WindowKind, base: int, size: int) -> None:
+    def window(self, kind: WindowKindName, base: int, size: int) -> None:
         """Replace the guest allocation window of that kind."""
         ...
 
@@ -87,7 +87,7 @@ class Backend(Protocol):
         ...
 
     def device_bar(
-        self, device: str, index: int, kind: BarKind, size: int, *, prefetch: bool = False
+        self, device: str, index: int, kind: BarKindName, size: int, *, prefetch: bool = False
     ) -> None:
         """Add a BAR to a declared device (a bad one raises `device.invalid:*`, nothing added)."""
         ...
@@ -113,7 +113,7 @@ class Backend(Protocol):
         ...
 
     # operations
-    def map(self, container: str, iova: int, vaddr: int, size: int, perm: Perm = "rw") -> None:
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
         """VFIO_IOMMU_MAP_DMA."""
         ...
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from harness.backend import BarKind, CoreDefaults, Perm, Reserved, UnmapMode, WindowKind
+from harness.backend import (
+    BarKindName,
+    CoreDefaults,
+    PermName,
+    ReservedName,
+    UnmapModeName,
+    WindowKindName,
+)
 from harness.vfio import bars, dma
 from harness.vfio.address import Hva, Iova, Range
 from harness.vfio.catalog import ErrorId, VfioError
@@ -66,10 +73,10 @@ class ModelBackend:
         self,
         name: str,
         *,
-        mode: UnmapMode | None = None,
+        mode: UnmapModeName | None = None,
         pgsize: int | None = None,
         limit: int | None = None,
-        reserved: Reserved | None = None,
+        reserved: ReservedName | None = None,
         aw: int | None = None,
     ) -> None:
         """Create a container; None means the run's default."""
@@ -83,7 +90,7 @@ class ModelBackend:
             )
         )
 
-    def window(self, kind: WindowKind, base: int, size: int) -> None:
+    def window(self, kind: WindowKindName, base: int, size: int) -> None:
         """Replace the guest allocation window of that kind."""
         _bad_option(lambda: self.vmm.set_window(bars.WindowKind(kind), bars.Window(base, size)))
 
@@ -97,7 +104,7 @@ class ModelBackend:
         self.devices[name] = Device(parsed)
 
     def device_bar(
-        self, device: str, index: int, kind: BarKind, size: int, *, prefetch: bool = False
+        self, device: str, index: int, kind: BarKindName, size: int, *, prefetch: bool = False
     ) -> None:
         """Add a BAR to a declared device."""
         self.devices[device].add_bar(bars.BarSpec(index, bars.BarKind(kind), size, prefetch))
@@ -126,7 +133,7 @@ class ModelBackend:
 
     # -- operations ------------------------------------------------------------------------
 
-    def map(self, container: str, iova: int, vaddr: int, size: int, perm: Perm = "rw") -> None:
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
         """VFIO_IOMMU_MAP_DMA."""
         self.containers[container].map(Iova(iova), Hva(vaddr), size, dma.Perm(perm))
 

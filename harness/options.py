@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.backend import CoreDefaults, Window
+from harness.backend import CoreDefaults, WindowSpec
 from harness.errors import HintedError
 from harness.literals import SUFFIXES, parse_int
 
@@ -194,8 +194,8 @@ def _integer(
             raise OptionError(key, value, "not a power of two", "for example 4K or 64K")
         if window is None:
             return _with_default(options, **{name: number})
-        old: Window = getattr(options.defaults, window)
-        new = Window(number, old.size) if name == "base" else Window(old.base, number)
+        old: WindowSpec = getattr(options.defaults, window)
+        new = WindowSpec(number, old.size) if name == "base" else WindowSpec(old.base, number)
         return _with_default(options, **{window: new})
 
     return parse

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backend import CoreDefaults, Window
+from harness.backend import CoreDefaults, WindowSpec
 from harness.options import KEYS, OptionError, RunOptions, parse_defines, parse_integer
 
 
@@ -54,8 +54,8 @@ def test_core_defaults_take_scenario_integers() -> None:
         limit=16,
         mode="v1",
         reserved="none",
-        mmio32=Window(0xE000_0000, 256 << 20),
-        io=Window(0x1000, 4096),
+        mmio32=WindowSpec(0xE000_0000, 256 << 20),
+        io=WindowSpec(0x1000, 4096),
     )
 
 

@@ -201,7 +201,7 @@ def test_load_backend_builds_the_model_and_import_paths() -> None:
         ("harness.model:", "not a backend name"),
         ("no_such_module_xyz:Backend", "cannot import module 'no_such_module_xyz'"),
         ("harness.model:Nope", "module 'harness.model' has no class 'Nope'"),
-        ("harness.backend:Window", "Window(defaults) failed: TypeError"),
+        ("harness.backend:WindowSpec", "WindowSpec(defaults) failed: TypeError"),
         ("harness.backend:CoreDefaults", "CoreDefaults lacks name, alloc"),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from vfio_errors import error_of
 
-from harness.backend import Backend, CoreDefaults, Window
+from harness.backend import Backend, CoreDefaults, WindowSpec
 from harness.model import ModelBackend
 from harness.vfio.catalog import ErrorId
 
@@ -102,7 +102,7 @@ def test_alloc_and_bar_attributes(b: ModelBackend) -> None:
 
 
 def test_alloc_follows_the_run_default_windows() -> None:
-    backend = ModelBackend(CoreDefaults(mmio32=Window(0x8000_0000, 256 * MB)))
+    backend = ModelBackend(CoreDefaults(mmio32=WindowSpec(0x8000_0000, 256 * MB)))
     backend.device("d", "01:00.0")
     backend.device_bar("d", 0, "mem32", MB)
     backend.alloc("d")
