@@ -18,6 +18,8 @@ The method names and parameter names are also the wire names of the process prot
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -29,11 +31,53 @@ PermName = Literal["rw", "r", "w", "none"]
 
 
 class Unsupported(Exception):
-    """The backend cannot run this call (not a failure of the system under test)."""
+    """The backend cannot run this call (not a failure of the system under test).
+
+    The scenario stops there and is skipped (or fails, with `backend.unsupported=fail`); the
+    reason should say what is missing ("does not implement cfg_write", "no guest device has a
+    256M BAR 0").
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BackendFault(Exception):
+    """The backend broke down (a child exited, hung or broke the protocol): never an output.
+
+    The scenario stops there and fails with `message`; `detail` is shown below it (for a
+    process backend, the tail of the child's standard error).
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class AbortKind(enum.Enum):
+    """Why a scenario stopped before its end."""
+
+    UNSUPPORTED = "unsupported"  # the backend cannot run a call: skipped (or failed)
+    FAULT = "fault"  # the backend broke down (BackendFault): failed
+    CRASH = "crash"  # the backend raised something else, a bug in it: failed
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """Where and why a scenario stopped: the call at `file:line`, and what went wrong.
+
+    `detail` is extra text for the report: a child's stderr tail, or for a crash the
+    exception's traceback cut to the backend's own frames.
+    """
+
+    kind: AbortKind
+    file: str
+    line: int
+    method: str
+    message: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,4 +299,25 @@ class Backend(Protocol):
 
     def command(self, device: str) -> int:
         """The Command register as the guest reads it."""
+        ...
+
+
+@runtime_checkable
+class BackendSession(Protocol):
+    """A backend for a whole run: one fresh `Backend` per scenario, closed at the end.
+
+    For the model or a Python class, `fresh()` builds a new object; for a process backend it
+    sends `reset` to the one child of this process (starting it when needed). `close()` ends
+    whatever the session started (a child process, a guest); it is safe to call twice.
+    """
+
+    name: str  # the project name for issue links (`model`, `kernel`, an adapter's own)
+    info: Mapping[str, str]  # what the run header shows about the system (kernel release, ...)
+
+    def fresh(self) -> Backend:
+        """A backend in its initial state, for the next scenario."""
+        ...
+
+    def close(self) -> None:
+        """End the session and every process it started."""
         ...
