@@ -313,6 +313,7 @@ class BackendSession(Protocol):
 
     name: str  # the project name for issue links (`model`, `kernel`, an adapter's own)
     info: Mapping[str, str]  # what the run header shows about the system (kernel release, ...)
+    methods: frozenset[str]  # the Backend methods it implements (a process child's `methods`)
 
     def fresh(self) -> Backend:
         """A backend in its initial state, for the next scenario."""
