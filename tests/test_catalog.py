@@ -182,3 +182,9 @@ def test_error_repr_is_python() -> None:
     error = VfioError(ErrorId.MMIO_NO_BAR, "no BAR 3", errno=22)
     assert repr(error) == "VfioError(ErrorId.MMIO_NO_BAR, 'no BAR 3', errno=22)"
     assert repr(KernelErrno(Errno.EIO)) == "KernelErrno(Errno.EIO)"
+
+
+def test_catalog_text_names_the_errno_of_an_id() -> None:
+    text = catalog()
+    assert text["dma.map.failed:overlap"].endswith("(EEXIST)")
+    assert "(" not in text["device.invalid:bar.index"]

@@ -235,8 +235,13 @@ def is_known(text: str) -> bool:
 
 
 def catalog() -> dict[str, str]:
-    """Every id with its description: the catalog's ids in order, then the errno family."""
-    ids = {error_id.value: error_id.description for error_id in ErrorId}
+    """Every id with its description (and errno, when a kernel fails so): the catalog's ids
+    in order, then the errno family."""
+    ids = {
+        error_id.value: error_id.description
+        + ("" if error_id.errno is None else f" ({error_id.errno.name})")
+        for error_id in ErrorId
+    }
     for errno in Errno:
         kind = KernelErrno(errno)
         ids[kind.value] = kind.description
