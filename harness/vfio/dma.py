@@ -274,38 +274,41 @@ class Container:
         )
         if misaligned is not None:
             raise misaligned
-        new = Range(first, last)
         existing = self._maps.overlapping(first, last)
         if existing is not None:
+            new = Range(first, last)
             raise VfioError(
                 ErrorId.DMA_MAP_OVERLAP,
                 f"map {new} overlaps the existing mapping {existing.range}",
                 Conflict(new, existing.range),
             )
         if len(self._maps) >= self.limit:
+            new = Range(first, last)
             raise VfioError(
                 ErrorId.DMA_MAP_LIMIT_EXCEEDED,
                 f"map {new}: the container already holds its limit of {self.limit} mappings",
                 LimitReached(new, self.limit),
             )
-        self._check_valid(new)
+        self._check_valid(first, last)
         mapping = Mapping(iova, vaddr, size, perm)
         self._maps.add(mapping)
         self._mapped += size
         return mapping
 
-    def _check_valid(self, new: Range) -> None:
-        """Raise out.of.range unless `new` lies in one valid range (`vfio_iommu_iova_dma_valid`)."""
-        if new.last > self.aperture.last:
-            above = Range(self.aperture.last + 1, U64_MAX)
+    def _check_valid(self, first: int, last: int) -> None:
+        """Raise out.of.range unless `[first, last]` lies in one valid range: below the
+        aperture's end and clear of every reserved range (`vfio_iommu_iova_dma_valid`)."""
+        if last > self.aperture.last:
+            new = Range(first, last)
             raise VfioError(
                 ErrorId.DMA_MAP_OUT_OF_RANGE,
                 f"map {new} is not inside one valid IOVA range: it passes the IOMMU's"
                 f" {self.aw}-bit address width (last IOVA {self.aperture.last:#x})",
-                Conflict(new, above),
+                Conflict(new, Range(self.aperture.last + 1, U64_MAX)),
             )
         for r in self._reserved:
-            if r.first <= new.last and new.first <= r.last:
+            if r.first <= last and first <= r.last:
+                new = Range(first, last)
                 raise VfioError(
                     ErrorId.DMA_MAP_OUT_OF_RANGE,
                     f"map {new} is not inside one valid IOVA range: it meets reserved {r}",
