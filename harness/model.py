@@ -26,6 +26,7 @@ from harness.vfio import bars, dma
 from harness.vfio.address import Hva, Iova, Range
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.device import Device
+from harness.vfio.mappings import Perm
 from harness.vfio.msix import Message, Msix
 from harness.vfio.pci import Bdf
 from harness.vfio.vmm import Vmm
@@ -143,7 +144,7 @@ class ModelBackend:
 
     def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
         """VFIO_IOMMU_MAP_DMA."""
-        self.containers[container].map(Iova(iova), Hva(vaddr), size, dma.Perm(perm))
+        self.containers[container].map(Iova(iova), Hva(vaddr), size, Perm(perm))
 
     def unmap(self, container: str, iova: int, size: int) -> int:
         """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""

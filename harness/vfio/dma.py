@@ -21,21 +21,6 @@ from harness.vfio.address import U64_MAX, Hva, Iova, Range, is_power_of_two
 from harness.vfio.catalog import Detail, ErrorId, VfioError
 from harness.vfio.mappings import Mapping, MappingIndex, Perm, merge_ranges
 
-__all__ = [
-    "Conflict",
-    "Container",
-    "LimitReached",
-    "Mapping",
-    "Misaligned",
-    "Operand",
-    "Perm",
-    "UnmapMode",
-    "Wraps",
-    "address_width_error",
-    "limit_error",
-    "page_size_error",
-]
-
 # x86 interrupt remapping reserves the MSI doorbell window on every group (IOMMU_RESV_MSI).
 X86_MSI_RESERVED: tuple[Range, ...] = (Range(0xFEE0_0000, 0xFEEF_FFFF),)
 DEFAULT_PGSIZE = 4096

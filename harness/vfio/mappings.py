@@ -113,8 +113,8 @@ class MappingIndex:
         Two C bisections over SortedKeyList's two-level layout (`_maxes` holds the last key of
         each sublist, `_keys[i]` the keys of sublist `_lists[i]`, as its implementation notes
         describe) instead of `bisect_key_right` plus positional indexing, which walks the
-        positional index and measured 3x slower at 65,535 entries (bench/dma_scaling.py).
-        Read-only use of the layout; every update goes through the public API.
+        positional index on every lookup (bench/dma_scaling.py times lookups). Read-only use
+        of the layout; every update goes through the public API.
         """
         maps = self._maps
         maxes: list[int] = maps._maxes

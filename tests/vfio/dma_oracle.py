@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import ErrorId
-from harness.vfio.dma import Perm
+from harness.vfio.mappings import Perm
 
 # (first, last) -> whether the caller's state says so
 Span = Callable[[int, int], bool]

@@ -95,7 +95,7 @@ def test_type_bits_follow_pci_regs() -> None:
 
 
 def test_sizing_value_of_a_64bit_prefetchable_16m_bar() -> None:
-    # vfio-semantics.md: low dword 0xff00000c, high dword 0xffffffff.
+    # docs/semantics.md: low dword 0xff00000c, high dword 0xffffffff.
     value = BarSpec(0, BarKind.MEM64, 16 * MB, prefetch=True).sizing_value()
     assert value & 0xFFFF_FFFF == 0xFF00000C
     assert value >> 32 == 0xFFFFFFFF

@@ -31,7 +31,7 @@ MSG_CTRL = MSIX_CAP_OFFSET + 2
 
 
 def gpu(vmm: Vmm | None = None) -> Device:
-    """The scenario-language example device (of `vmm`, when given)."""
+    """The language reference's example device (of `vmm`, when given)."""
     device = Device(Bdf(0, 1, 0, 0)) if vmm is None else vmm.new_device(Bdf(0, 1, 0, 0))
     device.add_bar(BarSpec(0, BarKind.MEM64, 256 * MB, prefetch=True))
     device.add_bar(BarSpec(2, BarKind.MEM32, 16 * MB))
@@ -169,7 +169,7 @@ def test_bar_sizing_returns_mask_and_type_bits_until_the_next_write() -> None:
 
 
 def test_bar_sizing_of_a_64bit_prefetchable_bar() -> None:
-    # vfio-semantics.md's example with this device's 256M BAR: 0xf000000c / 0xffffffff.
+    # docs/semantics.md's example with this device's 256M BAR: 0xf000000c / 0xffffffff.
     device = allocated()
     device.cfg_write(0x10, 0xFFFFFFFF)
     device.cfg_write(0x14, 0xFFFFFFFF)

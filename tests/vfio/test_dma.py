@@ -1,5 +1,5 @@
-"""Type1 DMA map/unmap rules (`harness/vfio/dma.py`), after vfio-semantics.md and the kernel's
-`vfio_dma_do_map` / `vfio_dma_do_unmap` in `drivers/vfio/vfio_iommu_type1.c`."""
+"""Type1 DMA map/unmap rules (`harness/vfio/dma.py`), after docs/semantics.md and the
+kernel's `vfio_dma_do_map` / `vfio_dma_do_unmap` in `drivers/vfio/vfio_iommu_type1.c`."""
 
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from harness.vfio.dma import (
     Conflict,
     Container,
     LimitReached,
-    Mapping,
     Misaligned,
     Operand,
-    Perm,
     UnmapMode,
     Wraps,
     address_width_error,
     limit_error,
     page_size_error,
 )
+from harness.vfio.mappings import Mapping, Perm
 
 PAGE = 0x1000
 MB = 1 << 20

@@ -1,5 +1,5 @@
 """MSI-X masking, pending bits and delivery (`harness/vfio/msix.py`), after the PCI spec
-(3.0 §6.8.2) and vfio-semantics.md."""
+(3.0 §6.8.2) and docs/semantics.md."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Expectations come from the PCI spec's register layout, Linux's `pci_size()` way of decoding
 a sizing read (lowest set address bit), and a bump allocator written out here from the text
-of scenario-language.md (decreasing size, ties by index, lowest naturally aligned address at
-or above the end of what the window already holds).
+of the language reference, docs/language.md (decreasing size, ties by index, lowest naturally
+aligned address at or above the end of what the window already holds).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.vfio.device import Device
 from harness.vfio.pci import Bdf
 from harness.vfio.vmm import Vmm
 
-WINDOWS = {  # the defaults of scenario-language.md
+WINDOWS = {  # the defaults of the language reference (docs/language.md)
     WindowKind.MMIO32: (0xC000_0000, 640 << 20),
     WindowKind.MMIO64: (0x100_0000_0000, 1 << 40),
     WindowKind.IO: (0x1000, 60 << 10),

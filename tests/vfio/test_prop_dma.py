@@ -1,7 +1,7 @@
 """Properties of the type1 container (`harness/vfio/dma.py`) against a list-of-intervals oracle.
 
 The oracle is a plain list of `(first, last, vaddr)` tuples searched linearly, and error
-predictions follow the check order of vfio-semantics.md written out again here, so none of
+predictions follow the check order of docs/semantics.md written out again here, so none of
 the container's sorted-dict bisection is trusted by the expectations.
 """
 
@@ -17,7 +17,8 @@ from vfio_errors import error_of
 
 from harness.vfio.address import U64_MAX, Hva, Iova, Range
 from harness.vfio.catalog import ErrorId, VfioError
-from harness.vfio.dma import X86_MSI_RESERVED, Container, Perm, UnmapMode
+from harness.vfio.dma import X86_MSI_RESERVED, Container, UnmapMode
+from harness.vfio.mappings import Perm
 
 PG = 4096
 MSI_FIRST, MSI_LAST = 0xFEE0_0000, 0xFEEF_FFFF

@@ -65,9 +65,9 @@ def test_edge_max_vectors(vector: int) -> None:
 def test_edge_bar_boundaries(index: int, kind: BarKind) -> None:
     """BAR indices 0-5 are valid (0-4 for 64-bit); 6 and up are not BARs.
 
-    Follows vfio-semantics.md (the kernel and PCI spec), not the seed's "0-6 valid": VFIO's
-    region 6 is the expansion ROM, whose register is at 0x30, so it is declared with `rom`,
-    never as BAR 6.
+    Follows docs/semantics.md (the kernel and the PCI spec), not "0-6 valid" as one public
+    VFIO core has it: VFIO's region 6 is the expansion ROM, whose register is at 0x30, so it
+    is declared with `rom`, never as BAR 6.
     """
     top = 4 if kind is BarKind.MEM64 else 5
     size = 16 if kind is not BarKind.IO else 4

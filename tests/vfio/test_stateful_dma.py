@@ -3,7 +3,7 @@
 The oracle knows only which pages are mapped (`pages`), which of them start a mapping
 (`starts`, with the mapping's page count and vaddr) and which pages are reserved. Every error
 id the container raises is compared with what the oracle predicts from those sets, checking in
-the order vfio-semantics.md gives. The IOVA universe is tiny (48 low pages and the 4 top pages
+the order docs/semantics.md gives. The IOVA universe is tiny (48 low pages and the 4 top pages
 of the 64-bit space) and the entry limit small, so overlaps, bisections, limit and overflow
 errors all happen within a few steps.
 """
@@ -27,7 +27,8 @@ from vfio_errors import outcome
 
 from harness.vfio.address import U64_MAX, Hva, Iova, Range
 from harness.vfio.catalog import ErrorId
-from harness.vfio.dma import Container, Perm, UnmapMode
+from harness.vfio.dma import Container, UnmapMode
+from harness.vfio.mappings import Perm
 
 PG = 0x1000
 LOW_PAGES = 48
