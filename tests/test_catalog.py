@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import errno as host_errno
+import importlib.util
 import re
 import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -21,6 +24,7 @@ from harness.vfio.catalog import (
 from harness.vfio.dma import Conflict
 from harness.vfio.linux_errno import Errno
 
+ROOT = Path(__file__).resolve().parents[1]
 # The error table of the scenario language reference (version 1 and the version 2 additions),
 # which is normative: these ids must exist and never change. Written out here so that the
 # test needs nothing beside the checkout.
@@ -188,3 +192,40 @@ def test_catalog_text_names_the_errno_of_an_id() -> None:
     text = catalog()
     assert text["dma.map.failed:overlap"].endswith("(EEXIST)")
     assert "(" not in text["device.invalid:bar.index"]
+
+
+def _ids_hook() -> ModuleType:
+    """The MkDocs hook that writes the error-id page's tables (docs/hooks/ids.py)."""
+    spec = importlib.util.spec_from_file_location("ids_hook", ROOT / "docs" / "hooks" / "ids.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_id_is_documented_on_the_generated_ids_page() -> None:
+    hook = _ids_hook()
+    page = (ROOT / "docs" / "ids.md").read_text(encoding="utf-8")
+    assert page.count(hook.MARKER) == 1
+    tables = hook.catalog_markdown()
+    for error_id in catalog():
+        assert f"| `{error_id}` |" in tables, error_id
+    assert "| `dma.map.failed:overlap` | `EEXIST` |" in tables
+
+
+def test_ids_page_hook_fills_only_its_page() -> None:
+    hook = _ids_hook()
+
+    class File:
+        def __init__(self, src_uri: str) -> None:
+            self.src_uri = src_uri
+
+    class Page:
+        def __init__(self, src_uri: str) -> None:
+            self.file = File(src_uri)
+
+    text = f"intro\n\n{hook.MARKER}\n"
+    assert "kernel.errno:EIO" in hook.on_page_markdown(text, Page("ids.md"), None, None)
+    assert hook.on_page_markdown(text, Page("semantics.md"), None, None) == text
+    with pytest.raises(ValueError, match="marker"):
+        hook.on_page_markdown("no marker", Page("ids.md"), None, None)
