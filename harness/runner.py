@@ -10,29 +10,25 @@ Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items c
   unless given the sources already read.
 
 Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
-run; the other files run as if it were absent. Every file is read and parsed first (so each
-file's own syntax errors are reported at their lines), then the files are checked and run in
-order on one state. A file with a syntax error does not run, and neither does any file after
-it: their statements would run on a state missing the broken file's declarations and drown the
-real error in follow-on ones.
+run; the other files run as if it were absent. The rest is the scenario language's
+`harness.scenario.execute` (parse every file, then check and run them in order on one state;
+a file with a syntax error, and every file after it, does not run).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from annotations import ignored_files, match
 from annotations.annotation import Output, ReadResult
 from annotations.outcome import Outcome, Verdict
-from harness.backend import Backend, CoreDefaults
+from harness.backend import Abort, Backend, CoreDefaults
 from harness.discovery import Scenario
 from harness.errors import HintedError
-from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
-from harness.sources import NotUtf8, Sources, read_sources
+from harness.scenario import FileRun, ScenarioSyntaxError, execute
+from harness.sources import Sources, read_sources
 from harness.tags import SUITE_PROJECT
-from harness.vfio.catalog import ErrorId
 
 
 class BackendError(HintedError):
@@ -58,6 +54,11 @@ class RunResult:
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
     # The syntax errors behind the `parser.error` outputs, for their column and hint.
     syntax_errors: tuple[ScenarioSyntaxError, ...] = ()
+    # What became of each file run (a file after a syntax error did not run; empty files).
+    files: tuple[FileRun, ...] = ()
+    # Where and why the run stopped early (Unsupported, BackendFault, a crash): the outcome
+    # is then FAILED without findings, and `outputs` are those produced before the stop.
+    abort: Abort | None = None
 
 
 _SPEC_HINT = "name the backend 'model' or give an import path 'package.module:Class'"
@@ -108,52 +109,6 @@ def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
 _BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
 
 
-def parse_files(
-    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8]
-) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error (or not UTF-8: its first bad byte) instead."""
-    programs: list[Program | ScenarioSyntaxError] = []
-    for file, text in texts.items():
-        if file in not_utf8:
-            bad = not_utf8[file]
-            programs.append(
-                ScenarioSyntaxError(bad.file, bad.line, bad.column, bad.message, bad.hint)
-            )
-            continue
-        try:
-            programs.append(parse(text, file))
-        except ScenarioSyntaxError as error:
-            programs.append(error)
-    return programs
-
-
-def syntax_output(error: ScenarioSyntaxError) -> Output:
-    """The `parser.error` output of a syntax error."""
-    hint = f" (hint: {error.hint})" if error.hint else ""
-    return Output(
-        error.file,
-        error.line,
-        ErrorId.PARSER_ERROR.value,
-        f"column {error.column}: {error.message}{hint}",
-    )
-
-
-def run_programs(
-    programs: Sequence[Program | ScenarioSyntaxError], backend: Backend
-) -> list[Output]:
-    """Check and run the files in order on one backend (see the module docstring)."""
-    outputs: list[Output] = []
-    checker = Checker()
-    broken = False
-    for program in programs:
-        if isinstance(program, ScenarioSyntaxError):
-            outputs.append(syntax_output(program))
-            broken = True
-        elif not broken:
-            run(checker.check(program), backend, outputs)
-    return outputs
-
-
 def run_scenario(
     scenario: Scenario,
     *,
@@ -179,8 +134,19 @@ def run_scenario(
     # order on the shared state, as if the ignored files were absent.
     ignored = set(ignored_files(read, projects))
     to_run = {file: text for file, text in texts.items() if file not in ignored}
-    programs = parse_files(to_run, sources.not_utf8)
-    outputs = tuple(run_programs(programs, system)) if to_run else ()
-    errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
-    outcome = match(outputs, read, projects, strict=strict)
-    return RunResult(scenario, outputs, read, outcome, texts, errors)
+    execution = execute(list(to_run.items()), system, not_utf8=sources.not_utf8)
+    if execution.abort is not None:
+        # The scenario did not finish: its outputs are kept for the report, not matched.
+        outcome = Outcome(Verdict.FAILED)
+    else:
+        outcome = match(execution.outputs, read, projects, strict=strict, runs=execution.runs)
+    return RunResult(
+        scenario,
+        execution.outputs,
+        read,
+        outcome,
+        texts,
+        execution.syntax_errors,
+        execution.files,
+        execution.abort,
+    )
