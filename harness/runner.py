@@ -2,12 +2,12 @@
 
 Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items call it:
 
-- `load_backend(spec, defaults)` builds `model` or `package.module:Class`; a bad spec raises
-  `BackendError` with a message and a hint.
-- `run_scenario(...)` never raises for a bad scenario: an unreadable file becomes a FAILED
-  outcome with an UNREADABLE finding; a syntax error (also bytes that are not UTF-8, at the
-  first bad one) is a `parser.error` output. It reads the files itself (`harness.sources`)
-  unless given the sources already read.
+- `run_scenario(scenario, session=...)` runs it on `session.fresh()` (a session per run comes
+  from `harness.sessions.open_backend`). It never raises for a bad scenario: an unreadable file
+  becomes a FAILED outcome with an UNREADABLE finding; a syntax error (also bytes that are not
+  UTF-8, at the first bad one) is a `parser.error` output; a backend that cannot give a fresh
+  backend, or stops the run, is the result's `abort`. It reads the files itself
+  (`harness.sources`) unless given the sources already read.
 
 Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
 run; the other files run as if it were absent. Every file is read and parsed first (so each
@@ -19,37 +19,52 @@ real error in follow-on ones.
 
 from __future__ import annotations
 
-import importlib
+import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, replace
 
 from annotations import ignored_files, match
 from annotations.annotation import Output, ReadResult
-from annotations.outcome import Outcome, Verdict
-from harness.backend import Backend, CoreDefaults
+from annotations.outcome import FindingKind, Outcome, Verdict
+from harness.backend import (
+    Abort,
+    AbortKind,
+    Backend,
+    BackendFault,
+    BackendSession,
+    CoreDefaults,
+    Unsupported,
+)
 from harness.discovery import Scenario
-from harness.errors import HintedError
 from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
+from harness.sessions import MODEL, BackendError, open_backend
 from harness.sources import NotUtf8, Sources, read_sources
 from harness.tags import SUITE_PROJECT
 from harness.vfio.catalog import ErrorId
 
+_NOT_OCCURRED = (FindingKind.EXPECTED_BUT_MISSING, FindingKind.UNEXPECTED_BUT_MISSING)
 
-class BackendError(HintedError):
-    """A backend spec that cannot be loaded."""
+class Status(enum.Enum):
+    """How a scenario ended, as the reports count it (a known bug and a skip are no failure)."""
 
-    def __init__(self, spec: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.spec = spec
-
-    def where(self) -> str:
-        """`backend 'spec'`."""
-        return f"backend {self.spec!r}"
+    PASSED = "passed"
+    FAILED = "failed"
+    KNOWN_BUG = "known bug"
+    IGNORED = "ignored"  # every file ignored by an IgnoreFile for a project in force
+    SKIPPED = "skipped"  # the backend cannot run a call the scenario makes
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """A scenario's outputs, its annotations, and the matcher's outcome."""
+    """A scenario's outputs, its annotations, and the matcher's outcome.
+
+    `abort` is set when the backend stopped the scenario before its end (it could not run a
+    call, broke down, or crashed): its outputs so far are kept but not matched, and `outcome` is
+    a failure without findings. `skipped` are the files not run because an IgnoreFile for a
+    project in force names them; `not_run` the other files that did not run (a syntax error
+    stopped the scenario before them).
+    """
 
     scenario: Scenario
     outputs: tuple[Output, ...]
@@ -58,54 +73,26 @@ class RunResult:
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
     # The syntax errors behind the `parser.error` outputs, for their column and hint.
     syntax_errors: tuple[ScenarioSyntaxError, ...] = ()
+    abort: Abort | None = None
+    backend: str = MODEL  # the backend's project name, for messages
+    skipped: tuple[str, ...] = ()
+    not_run: tuple[str, ...] = ()
 
 
-_SPEC_HINT = "name the backend 'model' or give an import path 'package.module:Class'"
+    def status(self, *, unsupported_fails: bool = False) -> Status:
+        """The scenario's end; a call the backend cannot run fails it when `unsupported_fails`."""
+        if self.abort is not None:
+            skip = self.abort.kind is AbortKind.UNSUPPORTED and not unsupported_fails
+            return Status.SKIPPED if skip else Status.FAILED
+        return _STATUS[self.outcome.verdict]
 
 
-def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
-    """Build the backend named `model` or `package.module:Class`."""
-    if spec == "model":
-        from harness.model import ModelBackend
-
-        return ModelBackend(defaults)
-    module_name, colon, class_name = spec.partition(":")
-    if not colon or not module_name or not class_name:
-        raise BackendError(spec, "not a backend name", _SPEC_HINT)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise BackendError(
-            spec,
-            f"cannot import module {module_name!r}: {error}",
-            "check the module is installed or on PYTHONPATH",
-        ) from None
-    factory = getattr(module, class_name, None)
-    if factory is None or not callable(factory):
-        raise BackendError(
-            spec,
-            f"module {module_name!r} has no class {class_name!r}",
-            "the part after ':' names a class in that module",
-        )
-    try:
-        backend = factory(defaults)
-    except Exception as error:  # a third-party constructor may fail in any way
-        raise BackendError(
-            spec,
-            f"{class_name}(defaults) failed: {type(error).__name__}: {error}",
-            "a backend class is built as Class(defaults: CoreDefaults)",
-        ) from None
-    missing = [name for name in _BACKEND_MEMBERS if not hasattr(backend, name)]
-    if missing:
-        raise BackendError(
-            spec,
-            f"{class_name} lacks {', '.join(missing)}",
-            "a backend implements harness.backend.Backend",
-        )
-    return backend  # type: ignore[no-any-return]
-
-
-_BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
+_STATUS = {
+    Verdict.PASSED: Status.PASSED,
+    Verdict.FAILED: Status.FAILED,
+    Verdict.KNOWN_FAILURE: Status.KNOWN_BUG,
+    Verdict.IGNORED: Status.IGNORED,
+}
 
 
 def parse_files(
@@ -157,30 +144,92 @@ def run_programs(
 def run_scenario(
     scenario: Scenario,
     *,
-    backend: str = "model",
+    session: BackendSession | None = None,
     defaults: CoreDefaults | None = None,
     strict: bool = True,
     sources: Sources | None = None,
 ) -> RunResult:
-    """Run one scenario and match its outputs against its annotations.
+    """Run one scenario on a fresh backend of `session` and match its outputs.
 
+    Without a session, the run opens the model with `defaults` for this one scenario.
     `sources` are the scenario's files as already read (`harness.sources.read_sources` of this
     same scenario); by default they are read here.
     """
+    if session is None:
+        with closing(open_backend(MODEL, defaults or CoreDefaults())) as model:
+            return run_scenario(scenario, session=model, strict=strict, sources=sources)
     if sources is None:
         sources = read_sources(scenario)
     texts, read = sources.texts, sources.read
     if sources.unreadable:
         outcome = Outcome(Verdict.FAILED, sources.unreadable)
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
-    system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
-    projects = (system.name, SUITE_PROJECT)
+    projects = (session.name, SUITE_PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
     # order on the shared state, as if the ignored files were absent.
-    ignored = set(ignored_files(read, projects))
-    to_run = {file: text for file, text in texts.items() if file not in ignored}
+    skipped = ignored_files(read, projects)
+    to_run = {file: text for file, text in texts.items() if file not in skipped}
+    base = RunResult(scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name)
     programs = parse_files(to_run, sources.not_utf8)
-    outputs = tuple(run_programs(programs, system)) if to_run else ()
     errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
-    outcome = match(outputs, read, projects, strict=strict)
-    return RunResult(scenario, outputs, read, outcome, texts, errors)
+    outputs: tuple[Output, ...] = ()
+    if to_run:
+        system = _fresh(session, scenario)
+        if isinstance(system, Abort):
+            return replace(base, abort=system, skipped=skipped)
+        outputs = tuple(run_programs(programs, system))
+    not_run = _not_run(programs, tuple(to_run))
+    outcome = _label_not_run(match(outputs, read, projects, strict=strict), not_run, errors)
+    return replace(
+        base, outputs=outputs, outcome=outcome, syntax_errors=errors, skipped=skipped,
+        not_run=not_run,
+    )
+
+
+def _fresh(session: BackendSession, scenario: Scenario) -> Backend | Abort:
+    """The session's backend for this scenario, or why there is none."""
+    first = str(scenario.files[0])
+    try:
+        return session.fresh()
+    except KeyboardInterrupt:
+        raise
+    except Unsupported as error:
+        reason = f"backend {session.name} cannot run {scenario.relpath}: {error.reason}"
+        return Abort(AbortKind.UNSUPPORTED, first, 0, "", reason)
+    except BackendFault as error:
+        return Abort(AbortKind.FAULT, first, 0, "", error.message, error.detail)
+    except BaseException as error:
+        message = f"backend {session.name} failed to start the scenario: {error}"
+        if isinstance(error, BackendError):
+            message = f"backend {session.name} failed to start the scenario: {error.message}"
+        return Abort(AbortKind.CRASH, first, 0, "", message)
+
+
+def _not_run(
+    programs: Sequence[Program | ScenarioSyntaxError], files: Sequence[str]
+) -> tuple[str, ...]:
+    """The files a syntax error kept from running: its own and every file after it."""
+    for index, program in enumerate(programs):
+        if isinstance(program, ScenarioSyntaxError):
+            return tuple(files[index:])
+    return ()
+
+
+def _label_not_run(
+    outcome: Outcome, not_run: Sequence[str], errors: Sequence[ScenarioSyntaxError]
+) -> Outcome:
+    """Findings of annotations in files that never ran say so, rather than "did not occur"."""
+    if not not_run:
+        return outcome
+    stop = errors[0]
+    reason = f"{stop.file}:{stop.line} has a syntax error"
+    labelled = []
+    for finding in outcome.findings:
+        if finding.kind in _NOT_OCCURRED and finding.file in not_run:
+            what = "this file" if finding.file == stop.file else f"{finding.file}"
+            finding = replace(
+                finding,
+                message=f"not checked: {what} did not run ({reason}); {finding.message}",
+            )
+        labelled.append(finding)
+    return replace(outcome, findings=tuple(labelled))

@@ -69,11 +69,38 @@ def test_stale_known_bug_fails_naming_the_fixed_issue_and_the_annotation(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "dma/stale.vfio: 1 unexpected but missing",
-            "*scenarios/dma/stale.vfio:3: dma.map.failed:overlap — *",
+            "scenarios/dma/stale.vfio:3: dma.map.failed:overlap — *",
+            "Unexpected output but missing (known bug looks fixed):",
+            "scenarios/dma/stale.vfio:3: dma.map.failed:overlap — *",
             "stale known bug: /model/issue/12/ looks fixed; remove "
             "`//:: UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)` "
             "at scenarios/dma/stale.vfio:2",
+        ]
+    )
+
+
+def test_stale_missing_output_says_to_make_it_an_expected_output(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    # The output a MissingOutput hid now occurs: removing the annotation would leave it
+    # unexpected, so the advice is to turn it into an ExpectedOutput of the same id.
+    write_scenarios(
+        {
+            "scenarios/dma/fixed.vfio": PASSING.replace(
+                "ExpectedOutput(dma.map.failed:overlap)",
+                "MissingOutput(dma.map.failed:overlap, /model/issue/13/)",
+            )
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "Missing output but present (known bug looks fixed):",
+            "scenarios/dma/fixed.vfio:4: dma.map.failed:overlap — *",
+            "stale known bug: /model/issue/13/ looks fixed; replace "
+            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` at "
+            "scenarios/dma/fixed.vfio:3 with `//:: ExpectedOutput(dma.map.failed:overlap)`",
         ]
     )
 
@@ -89,18 +116,35 @@ def test_ignore_file_skips_with_the_issue_link(
     )
 
 
-def test_runxfail_treats_known_bugs_as_plain_expectations(
+def test_runxfail_reports_a_known_bug_that_still_occurs_as_a_failure_showing_its_output(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
+    # pytest's --runxfail: "report the results of xfail tests as if they were not marked".
     write_scenarios(
         {
             "scenarios/known.vfio": KNOWN_BUG,
             "scenarios/missing.vfio": MISSING_BUG,
             "scenarios/stale.vfio": STALE_BUG,
+            "scenarios/pass.vfio": PASSING,
         }
     )
-    result = pytester.runpytest("--runxfail")
-    result.assert_outcomes(passed=2, failed=1)
+    result = pytester.runpytest("--runxfail", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "scenarios/known.vfio:4: dma.map.failed:overlap — * (known bug /model/issue/12/)",
+            "Known bugs (reported as failures by --runxfail):",
+            "scenarios/known.vfio:4: dma.map.failed:overlap — * (known bug /model/issue/12/)",
+            "❱ 4 map c0 iova=0x101000 vaddr=0x7f0000300000 size=4K",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "Known bugs (reported as failures by --runxfail):",
+            "scenarios/missing.vfio:3: dma.map.failed:overlap — should occur but does not "
+            "(known bug /model/issue/7/)",
+        ]
+    )
     result.stdout.fnmatch_lines(["FAILED scenarios/stale.vfio::stale*"])
 
 
