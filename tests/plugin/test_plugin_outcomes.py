@@ -190,3 +190,101 @@ def test_custom_backend_puts_its_own_project_in_force(
     result.stdout.fnmatch_lines(
         ["vfio: projects in force: vfio, kernel*", "XFAIL *k - known bug: /kernel/issue/12/"]
     )
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "// notes only\n  \t// and more\r\n"])
+def test_an_empty_scenario_file_fails_when_strict_and_warns_otherwise(
+    pytester: pytest.Pytester, write_scenarios: Write, text: str
+) -> None:
+    write_scenarios({"scenarios/empty.vfio": text})
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*empty.vfio:1:1: EmptyScenario — *holds no statement*"])
+    lenient = pytester.runpytest("-D", "strict=false")
+    lenient.assert_outcomes(passed=1, warnings=1)
+    lenient.stdout.fnmatch_lines(["*empty.vfio:1: AnnotationWarning: EmptyScenario: *"])
+
+
+def test_a_failure_after_an_ignored_file_says_that_file_did_not_run(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/vm_file1.vfio": "container c0\n",
+            "scenarios/vm_file2.vfio": "//:: IgnoreFile(/model/issue/5/)\n"
+            "map c0 iova=0x100000 vaddr=0x7f0000100000 size=2M\n",
+            "scenarios/vm_file3.vfio": "assert c0.mappings == 1\n",
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "note: scenarios/vm_file2.vfio did not run (ignored for a project in force); the "
+            "files after it ran without its statements",
+            "Additional output:",
+            "scenarios/vm_file3.vfio:1: assert.failed:assertion.false — *",
+        ]
+    )
+
+
+def test_annotations_of_files_a_syntax_error_kept_from_running_say_so(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/vm_file1.vfio": "container c0\nmap c0 iova=\n"
+            "//:: ExpectedOutput(dma.map.failed:overlap)\nmap c0 iova=0 vaddr=0 size=4K\n",
+            "scenarios/vm_file2.vfio": "//:: ExpectedOutput(dma.map.failed:size.zero)\n"
+            "map c0 iova=0 vaddr=0 size=0\n",
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "Expected output but missing:",
+            "scenarios/vm_file1.vfio:4: dma.map.failed:overlap — not checked: this file did not "
+            "run (scenarios/vm_file1.vfio:2 has a syntax error); *",
+            "scenarios/vm_file2.vfio:2: dma.map.failed:size.zero — not checked: "
+            "scenarios/vm_file2.vfio did not run (scenarios/vm_file1.vfio:2 has a syntax "
+            "error); *",
+        ],
+        consecutive=False,
+    )
+
+
+def test_a_backend_that_cannot_start_a_scenario_fails_that_scenario_only(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    # Built once when the session opens (that one serves the first scenario), then once per
+    # scenario: the third build fails, so the second scenario to run cannot start.
+    pytester.makepyfile(
+        flaky_backend="""
+        from harness.model import ModelBackend
+
+
+        class Flaky(ModelBackend):
+            built = 0
+
+            def __init__(self, defaults):
+                type(self).built += 1
+                if type(self).built == 2:
+                    raise OSError("no such device: /dev/vfio/7")
+                super().__init__(defaults)
+        """
+    )
+    pytester.syspathinsert()
+    write_scenarios(
+        {"scenarios/a.vfio": PASSING, "scenarios/b.vfio": PASSING, "scenarios/c.vfio": PASSING}
+    )
+    result = pytester.runpytest("-p", "no:randomly", "-Dbackend=flaky_backend:Flaky")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "scenarios/b.vfio: backend crash — backend model failed to start the scenario: "
+            "Flaky(defaults) failed: OSError: no such device: /dev/vfio/7",
+            "FAILED scenarios/b.vfio::b - backend crash — *",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
