@@ -10,17 +10,16 @@ Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items c
   (`harness.sources`) unless given the sources already read.
 
 Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
-run; the other files run as if it were absent. Every file is read and parsed first (so each
-file's own syntax errors are reported at their lines), then the files are checked and run in
-order on one state. A file with a syntax error does not run, and neither does any file after
-it: their statements would run on a state missing the broken file's declarations and drown the
-real error in follow-on ones.
+run; the other files run as if it were absent. The rest is the scenario language's
+`harness.scenario.execute` (parse every file, then check and run them in order on one state;
+a file with a syntax error, and every file after it, does not run: the findings of their
+annotations say so). A file without a statement gets an `EmptyScenario` finding (a warning
+under `strict=false`), as the other checks that go beyond Silver.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 
@@ -37,11 +36,10 @@ from harness.backend import (
     Unsupported,
 )
 from harness.discovery import Scenario
-from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
+from harness.scenario import Execution, FileRun, ScenarioSyntaxError, execute
 from harness.sessions import MODEL, BackendError, open_backend
-from harness.sources import NotUtf8, Sources, read_sources
+from harness.sources import Sources, empty_file, read_sources
 from harness.tags import SUITE_PROJECT
-from harness.vfio.catalog import ErrorId
 
 _NOT_OCCURRED = (FindingKind.EXPECTED_BUT_MISSING, FindingKind.UNEXPECTED_BUT_MISSING)
 
@@ -62,8 +60,7 @@ class RunResult:
     `abort` is set when the backend stopped the scenario before its end (it could not run a
     call, broke down, or crashed): its outputs so far are kept but not matched, and `outcome` is
     a failure without findings. `skipped` are the files not run because an IgnoreFile for a
-    project in force names them; `not_run` the other files that did not run (a syntax error
-    stopped the scenario before them).
+    project in force names them.
     """
 
     scenario: Scenario
@@ -73,10 +70,12 @@ class RunResult:
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
     # The syntax errors behind the `parser.error` outputs, for their column and hint.
     syntax_errors: tuple[ScenarioSyntaxError, ...] = ()
+    # What became of each file run (a file after a syntax error did not run; empty files).
+    files: tuple[FileRun, ...] = ()
     abort: Abort | None = None
     backend: str = MODEL  # the backend's project name, for messages
     skipped: tuple[str, ...] = ()
-    not_run: tuple[str, ...] = ()
+    fatal: bool = False  # the backend cannot run any further scenario: stop the run
 
 
     def status(self, *, unsupported_fails: bool = False) -> Status:
@@ -93,52 +92,6 @@ _STATUS = {
     Verdict.KNOWN_FAILURE: Status.KNOWN_BUG,
     Verdict.IGNORED: Status.IGNORED,
 }
-
-
-def parse_files(
-    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8]
-) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error (or not UTF-8: its first bad byte) instead."""
-    programs: list[Program | ScenarioSyntaxError] = []
-    for file, text in texts.items():
-        if file in not_utf8:
-            bad = not_utf8[file]
-            programs.append(
-                ScenarioSyntaxError(bad.file, bad.line, bad.column, bad.message, bad.hint)
-            )
-            continue
-        try:
-            programs.append(parse(text, file))
-        except ScenarioSyntaxError as error:
-            programs.append(error)
-    return programs
-
-
-def syntax_output(error: ScenarioSyntaxError) -> Output:
-    """The `parser.error` output of a syntax error."""
-    hint = f" (hint: {error.hint})" if error.hint else ""
-    return Output(
-        error.file,
-        error.line,
-        ErrorId.PARSER_ERROR.value,
-        f"column {error.column}: {error.message}{hint}",
-    )
-
-
-def run_programs(
-    programs: Sequence[Program | ScenarioSyntaxError], backend: Backend
-) -> list[Output]:
-    """Check and run the files in order on one backend (see the module docstring)."""
-    outputs: list[Output] = []
-    checker = Checker()
-    broken = False
-    for program in programs:
-        if isinstance(program, ScenarioSyntaxError):
-            outputs.append(syntax_output(program))
-            broken = True
-        elif not broken:
-            run(checker.check(program), backend, outputs)
-    return outputs
 
 
 def run_scenario(
@@ -170,20 +123,25 @@ def run_scenario(
     skipped = ignored_files(read, projects)
     to_run = {file: text for file, text in texts.items() if file not in skipped}
     base = RunResult(scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name)
-    programs = parse_files(to_run, sources.not_utf8)
-    errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
-    outputs: tuple[Output, ...] = ()
-    if to_run:
-        system = _fresh(session, scenario)
-        if isinstance(system, Abort):
-            return replace(base, abort=system, skipped=skipped)
-        outputs = tuple(run_programs(programs, system))
-    not_run = _not_run(programs, tuple(to_run))
-    outcome = _label_not_run(match(outputs, read, projects, strict=strict), not_run, errors)
-    return replace(
-        base, outputs=outputs, outcome=outcome, syntax_errors=errors, skipped=skipped,
-        not_run=not_run,
+    if not to_run:
+        return replace(base, outcome=match((), read, projects, strict=strict), skipped=skipped)
+    system = _fresh(session, scenario)
+    if isinstance(system, Abort):
+        return replace(base, abort=system, skipped=skipped)
+    execution = execute(list(to_run.items()), system, not_utf8=sources.not_utf8)
+    done = replace(
+        base,
+        outputs=execution.outputs,
+        syntax_errors=execution.syntax_errors,
+        files=execution.files,
+        skipped=skipped,
     )
+    if execution.abort is not None:
+        # The scenario did not finish: its outputs are kept for the report, not matched.
+        return replace(done, abort=execution.abort)
+    read = replace(read, diagnostics=read.diagnostics + tuple(map(empty_file, execution.empty)))
+    outcome = match(execution.outputs, read, projects, strict=strict, runs=execution.runs)
+    return replace(done, read=read, outcome=_label_not_run(outcome, execution))
 
 
 def _fresh(session: BackendSession, scenario: Scenario) -> Backend | Abort:
@@ -205,31 +163,18 @@ def _fresh(session: BackendSession, scenario: Scenario) -> Backend | Abort:
         return Abort(AbortKind.CRASH, first, 0, "", message)
 
 
-def _not_run(
-    programs: Sequence[Program | ScenarioSyntaxError], files: Sequence[str]
-) -> tuple[str, ...]:
-    """The files a syntax error kept from running: its own and every file after it."""
-    for index, program in enumerate(programs):
-        if isinstance(program, ScenarioSyntaxError):
-            return tuple(files[index:])
-    return ()
-
-
-def _label_not_run(
-    outcome: Outcome, not_run: Sequence[str], errors: Sequence[ScenarioSyntaxError]
-) -> Outcome:
+def _label_not_run(outcome: Outcome, execution: Execution) -> Outcome:
     """Findings of annotations in files that never ran say so, rather than "did not occur"."""
-    if not not_run:
+    not_run = set(execution.not_run)
+    if not not_run or not execution.syntax_errors:
         return outcome
-    stop = errors[0]
+    stop = execution.syntax_errors[0]
     reason = f"{stop.file}:{stop.line} has a syntax error"
     labelled = []
     for finding in outcome.findings:
         if finding.kind in _NOT_OCCURRED and finding.file in not_run:
-            what = "this file" if finding.file == stop.file else f"{finding.file}"
-            finding = replace(
-                finding,
-                message=f"not checked: {what} did not run ({reason}); {finding.message}",
-            )
+            what = "this file" if finding.file == stop.file else finding.file
+            message = f"not checked: {what} did not run ({reason}); {finding.message}"
+            finding = replace(finding, message=message)
         labelled.append(finding)
     return replace(outcome, findings=tuple(labelled))

@@ -14,16 +14,14 @@ as the file's syntax error) at the line and column, in characters, of the first 
 text is still kept, bad bytes replaced by U+FFFD, so that annotations can be read and code frames
 shown. A file that cannot be read at all is an UNREADABLE finding.
 
-Empty: a file without a statement (only blank lines and `//` comments, annotations included)
-tests nothing and would pass; it gets an `EmptyScenario` diagnostic, which, like the other
-checks that go beyond Silver, fails the scenario, or is a warning under `strict=false`.
+`empty_file` is the diagnostic of a file without a statement (the scenario language says which
+files those are; the runner adds it).
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from annotations import read_texts
 from annotations.annotation import Diagnostic, ReadResult
@@ -33,9 +31,6 @@ from harness.discovery import Scenario
 BOM = "\ufeff"
 PREFIX = "//"  # the scenario language's line comment
 EMPTY_SCENARIO = "EmptyScenario"
-# A line whose first character after the language's white space (space, tab, FF, CR) is
-# neither a line end nor the start of a `//` comment.
-_CODE = re.compile(r"^[ \t\f\r]*(?:[^/ \t\f\r\n]|/(?!/))", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +105,13 @@ def read_sources(scenario: Scenario) -> Sources:
         if problem is not None:
             not_utf8[file] = problem
     read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
-    empty = tuple(empty_file(file) for file, text in texts.items() if not has_statement(text))
-    if empty:
-        read = replace(read, diagnostics=read.diagnostics + empty)
     return Sources(texts, tuple(unreadable), not_utf8, read)
 
 
-def has_statement(text: str) -> bool:
-    """Whether any line holds more than white space and a `//` comment."""
-    return _CODE.search(text) is not None
-
-
 def empty_file(file: str) -> Diagnostic:
-    """The finding of a scenario file that holds no statement."""
+    """The finding of a scenario file that holds no statement: it tests nothing and would
+    pass. Like the other checks beyond Silver it fails the scenario, or under `strict=false`
+    is a warning."""
     return Diagnostic(
         EMPTY_SCENARIO,
         file,
