@@ -1,10 +1,11 @@
-"""The command line: `python -m harness run PATH...` and `python -m harness ids`.
+"""The command line: `python -m harness run PATH...`, `ids` and `serve`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
 (`harness.discovery.group`), runs each with the runner, and prints one line per scenario and a
 code frame for each failure. Exit status: 0 when nothing failed (known bugs and ignored
 scenarios are not failures), 1 when a scenario failed, 2 for a usage error (a bad path, option
-or backend). `ids` prints the error catalog, one id per line with its description. Output is
+or backend). `ids` prints the error catalog, one id per line with its description. `serve`
+serves the core model over the `vfio-harness/1` protocol on stdin and stdout. Output is
 plain text when stdout is not a terminal or `NO_COLOR` is set (rich's Console decides).
 """
 
@@ -46,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
         help="a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)",
     )
     commands.add_parser("ids", help="print the error catalog")
+    commands.add_parser(
+        "serve",
+        help="serve the core model over the vfio-harness/1 protocol on stdin and stdout",
+    )
     return parser
 
 
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ids":
             return ids_command(out)
+        if args.command == "serve":
+            from harness.protocol.model_server import main as serve_model
+
+            return serve_model()
         return run_command(args, out)
     except UsageError as error:
         # Plain lines on stderr, like argparse's own usage errors; the one Console is stdout's.
