@@ -1,4 +1,4 @@
-"""The command line: `python -m harness run PATH...` and `python -m harness ids`.
+"""The command line: `python -m harness run PATH...`, `ids` and `serve`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
 (`harness.discovery.group`), opens the backend once (`harness.sessions.open_backend`), runs each
@@ -7,7 +7,8 @@ summary. `-x`/`--exitfirst` stops after the first failed scenario; Ctrl-C stops 
 printing what ran. The backend is closed on every exit path. Exit status: 0 when nothing failed
 (known bugs, ignored and skipped scenarios are not failures), 1 when a scenario failed, 2 for a
 usage error (a bad path, option or backend), 130 when interrupted. `ids` prints the error
-catalog, one id per line with its description. Output is plain text when stdout is not a
+catalog, one id per line with its description. `serve` serves the core model over the
+`vfio-harness/1` protocol on stdin and stdout. Output is plain text when stdout is not a
 terminal or `NO_COLOR` is set (rich's Console decides), and ASCII when stdout cannot encode more.
 The usage line names the program as it was started: `vfio-harness` or `python -m harness`.
 """
@@ -66,6 +67,10 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         "-x", "--exitfirst", action="store_true", help="stop after the first failed scenario"
     )
     commands.add_parser("ids", help="print the error catalog")
+    commands.add_parser(
+        "serve",
+        help="serve the core model over the vfio-harness/1 protocol on stdin and stdout",
+    )
     return parser
 
 
@@ -174,6 +179,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     try:
         if args.command == "ids":
             return ids_command(out)
+        if args.command == "serve":
+            from harness.protocol.model_server import main as serve_model
+
+            return serve_model()
         return run_command(args, out)
     except UsageError as error:
         # Plain lines on stderr, like argparse's own usage errors; the one Console is stdout's.
