@@ -152,6 +152,9 @@ def run_all(
             out.print(render.ScenarioLine(result, status, options.issue_url), crop=False)
             if status is Status.FAILED:
                 failed.append(result)
+                if result.fatal:  # the backend can run no further scenario
+                    stopped = "stopped: the backend can run no further scenario"
+                    break
                 if exitfirst:
                     stopped = "stopped at the first failure: -x"
                     break

@@ -263,10 +263,14 @@ def stale_advice(finding: Finding, template: str | None) -> str | None:
     return f"{head}replace {written} with `{render_annotation(expected)}`"
 
 
-def abort_line(abort: Abort) -> tuple[str, str, str]:
-    """`(where, label, message)` of a scenario the backend stopped."""
+def abort_line(abort: Abort, backend: str) -> tuple[str, str, str]:
+    """`(where, label, message)` of a scenario the backend stopped; a crash in a call names
+    the backend and the method it raised in."""
     where = f"{abort.file}:{abort.line}" if abort.line else abort.file
-    return where, _ABORT_LABEL[abort.kind], abort.message
+    message = abort.message
+    if abort.kind is AbortKind.CRASH and abort.method:
+        message = f"backend {backend} raised {message} in {abort.method}"
+    return where, _ABORT_LABEL[abort.kind], message
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +278,11 @@ class AbortView:
     """Where and why the backend stopped a scenario: the statement, and what it raised."""
 
     abort: Abort
+    backend: str
     source: Source | None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield _header(*abort_line(self.abort))
+        yield _header(*abort_line(self.abort, self.backend))
         if self.source is not None and self.abort.line:
             yield CodeFrame(self.source, self.abort.line)
         if self.abort.detail:
@@ -300,7 +305,7 @@ class FailureReport:
         if result.skipped:
             yield _plain(skipped_note(result.skipped), "yellow")
         if result.abort is not None:
-            yield AbortView(result.abort, sources.get(result.abort.file))
+            yield AbortView(result.abort, result.backend, sources.get(result.abort.file))
             return
         syntax = {(e.file, e.line): e for e in result.syntax_errors}
         for kind, title in _GROUPS:
@@ -399,7 +404,7 @@ def crash_line(result: RunResult) -> str:
     """One line for a failed result: `path:line: id — message` of its first finding (or of
     where the backend stopped it), with the count of the others."""
     if result.abort is not None:
-        where, label, message = abort_line(result.abort)
+        where, label, message = abort_line(result.abort, result.backend)
         return f"{where}: {label} — {message}"
     findings = result.outcome.findings
     if not findings:

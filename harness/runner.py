@@ -29,7 +29,6 @@ from annotations.outcome import FindingKind, Outcome, Verdict
 from harness.backend import (
     Abort,
     AbortKind,
-    Backend,
     BackendFault,
     BackendSession,
     CoreDefaults,
@@ -125,9 +124,14 @@ def run_scenario(
     base = RunResult(scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name)
     if not to_run:
         return replace(base, outcome=match((), read, projects, strict=strict), skipped=skipped)
-    system = _fresh(session, scenario)
-    if isinstance(system, Abort):
-        return replace(base, abort=system, skipped=skipped)
+    try:
+        system = session.fresh()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a backend is third-party code: it may raise anything
+        fatal = isinstance(error, BackendFault) and error.fatal
+        abort = _no_start(error, session, scenario)
+        return replace(base, abort=abort, skipped=skipped, fatal=fatal)
     execution = execute(list(to_run.items()), system, not_utf8=sources.not_utf8)
     done = replace(
         base,
@@ -144,23 +148,17 @@ def run_scenario(
     return replace(done, read=read, outcome=_label_not_run(outcome, execution))
 
 
-def _fresh(session: BackendSession, scenario: Scenario) -> Backend | Abort:
-    """The session's backend for this scenario, or why there is none."""
+def _no_start(error: BaseException, session: BackendSession, scenario: Scenario) -> Abort:
+    """Why the session could not give a backend for this scenario, as its abort."""
     first = str(scenario.files[0])
-    try:
-        return session.fresh()
-    except KeyboardInterrupt:
-        raise
-    except Unsupported as error:
+    if isinstance(error, Unsupported):
         reason = f"backend {session.name} cannot run {scenario.relpath}: {error.reason}"
         return Abort(AbortKind.UNSUPPORTED, first, 0, "", reason)
-    except BackendFault as error:
+    if isinstance(error, BackendFault):
         return Abort(AbortKind.FAULT, first, 0, "", error.message, error.detail)
-    except BaseException as error:
-        message = f"backend {session.name} failed to start the scenario: {error}"
-        if isinstance(error, BackendError):
-            message = f"backend {session.name} failed to start the scenario: {error.message}"
-        return Abort(AbortKind.CRASH, first, 0, "", message)
+    cause = error.message if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
+    message = f"backend {session.name} failed to start the scenario: {cause}"
+    return Abort(AbortKind.CRASH, first, 0, "", message)
 
 
 def _label_not_run(outcome: Outcome, execution: Execution) -> Outcome:

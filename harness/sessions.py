@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from harness.backend import Backend, BackendSession, CoreDefaults, Unsupported
+from harness.backend import Backend, BackendFault, BackendSession, CoreDefaults, Unsupported
 from harness.errors import HintedError
 
 if TYPE_CHECKING:
@@ -85,20 +85,29 @@ class ClassSession:
         self._first: Any = first  # handed out by the first fresh(): it was built for a run
         self.closed = False
 
-    def _build(self) -> Any:
-        """One instance, any failure of the third-party constructor as a BackendError."""
+    def _build(self, *, passing: tuple[type[BaseException], ...] = ()) -> Any:
+        """One instance; any failure of the third-party constructor but KeyboardInterrupt
+        and the `passing` kinds as a BackendError."""
+        through: tuple[type[BaseException], ...] = (KeyboardInterrupt, *passing)
         try:
             return self._factory(self.defaults)
-        except KeyboardInterrupt:
+        except through:
             raise
-        except BaseException as error:
+        except BaseException as error:  # a third-party constructor may raise anything
             label = _label(self._factory)
             message = f"{label}(defaults) failed: {_raised(error)}"
             raise BackendError(self.spec, message, _CLASS_HINT) from None
 
     def fresh(self) -> Backend:
-        """A new instance (a `_Partial` view when the class lacks Backend methods)."""
-        backend = self._build() if self._first is None else self._first
+        """A new instance (a `_Partial` view when the class lacks Backend methods).
+
+        A constructor that raises `Unsupported` or `BackendFault` says so for this scenario
+        (a fatal fault stops the run); anything else it raises is a BackendError.
+        """
+        if self._first is None:
+            backend = self._build(passing=(Unsupported, BackendFault))
+        else:
+            backend = self._first
         self._first = None
         if len(self.methods) < len(BACKEND_METHODS):
             return _Partial(backend, self.methods)  # type: ignore[return-value]
@@ -122,7 +131,7 @@ class _Partial:
 
 def _lacking(method: str) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        raise Unsupported(f"does not implement {method}")
+        raise Unsupported(f"does not implement {method}", missing=True)
 
     return call
 
@@ -146,7 +155,7 @@ def _factory(spec: str) -> Callable[[CoreDefaults], Any]:
             f"cannot import module {module_name!r}: {error}",
             "check the module is installed or on PYTHONPATH",
         ) from None
-    except BaseException as error:
+    except BaseException as error:  # importing runs third-party code
         raise BackendError(
             spec,
             f"importing module {module_name!r} failed: {_raised(error)}",

@@ -342,3 +342,64 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path: Path) -> None:
     status, _, err = finish(process)
     assert "Traceback" not in err
     assert status == 1
+
+
+CRASHING_BACKEND = """
+from harness.backend import BackendFault
+from harness.model import ModelBackend
+
+
+class Crashes(ModelBackend):
+    def map(self, container, iova, vaddr, size, perm="rw"):
+        if size == 0:
+            raise RuntimeError("ioctl VFIO_IOMMU_MAP_DMA: EINVAL")
+        return super().map(container, iova, vaddr, size, perm)
+
+
+class GuestGone(ModelBackend):
+    built = 0
+
+    def __init__(self, defaults):
+        type(self).built += 1
+        if type(self).built == 3:
+            raise BackendFault("the guest is gone", fatal=True)
+        super().__init__(defaults)
+"""
+
+
+def test_a_backend_crash_fails_that_scenario_and_the_run_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok = "container c0\nmap c0 iova=0x1000 vaddr=0x1000 size=4K\n"
+    write(tmp_path, {"cli_crashes.py": CRASHING_BACKEND, "s/a.vfio": PASSING, "s/b.vfio": ok})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", str(tmp_path / "s"), "--backend", "cli_crashes:Crashes"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["FAILED    a.vfio", "passed    b.vfio"]
+    where = f"{tmp_path / 's' / 'a.vfio'}:3"
+    at = lines.index(
+        f"{where}: backend crash — backend model raised RuntimeError: ioctl "
+        "VFIO_IOMMU_MAP_DMA: EINVAL in map"
+    )
+    assert lines[at + 1 : at + 4] == [
+        "  2 //:: ExpectedOutput(dma.map.failed:size.zero)",
+        "❱ 3 map c0 iova=0 vaddr=0 size=0",
+        "backend frames:",
+    ]
+    assert lines[at + 4].startswith('  File "') and "cli_crashes.py" in lines[at + 4]
+    assert lines[-1] == "1 passed, 1 failed"
+
+
+def test_a_fatal_backend_fault_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"s/{name}.vfio": PASSING for name in "abcd"}
+    write(tmp_path, {"cli_crashes.py": CRASHING_BACKEND, **files})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", str(tmp_path / "s"), "--backend", "cli_crashes:GuestGone"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["passed    a.vfio", "passed    b.vfio", "FAILED    c.vfio"]
+    assert f"{tmp_path / 's' / 'c.vfio'}: backend fault — the guest is gone" in lines
+    assert lines[-1] == (
+        "2 passed, 1 failed (stopped: the backend can run no further scenario)"
+    )

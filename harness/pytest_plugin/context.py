@@ -56,7 +56,7 @@ class RunContext:
         """The tags of a scenario's files; None when its annotations cannot be read at all."""
         try:
             return Tags(read_sources(scenario).read)
-        except Exception:
+        except Exception:  # a reader bug fails this item when it runs, not the collection
             return None
 
     def scenarios_in(self, folder: Path) -> dict[Path, Scenario]:

@@ -81,6 +81,9 @@ class ScenarioItem(pytest.Item):
             strict=context.options.strict,
         )
         junit.record(self, result, context.options.issue_url)
+        if result.fatal and result.abort is not None:
+            # The backend can run no further scenario: stop, rather than fail every one.
+            self.session.shouldstop = result.abort.message
         outcomes.settle(self, result, context)
 
     def repr_failure(

@@ -93,7 +93,9 @@ def report(result: RunResult, issue_url: str | None) -> str:
 
     # Wide enough that no entry wraps: one finding, one line, whatever the terminal.
     body = failure_report(result, color=False, width=REPORT_WIDTH, issue_url=issue_url)
-    return f"{crash_line(result)}\n{body}"
+    first = crash_line(result)
+    # The report of a stopped scenario starts with that same line: it is not said twice.
+    return body if body.startswith(f"{first}\n") else f"{first}\n{body}"
 
 
 def known_bug_text(result: RunResult, context: RunContext) -> str:
