@@ -221,11 +221,11 @@ class Backend(Protocol):
         ...
 
     def cfg_read(self, device: str, offset: int, size: int = 4) -> int:
-        """Guest config-space read."""
+        """Guest config-space read of 1, 2 or 4 bytes inside one dword (little-endian)."""
         ...
 
     def cfg_write(self, device: str, offset: int, value: int, size: int = 4) -> None:
-        """Guest config-space write."""
+        """Guest config-space write of 1, 2 or 4 bytes inside one dword (little-endian)."""
         ...
 
     def msix_entry(self, device: str, vector: int, addr: int, data: int) -> None:
@@ -253,15 +253,26 @@ class Backend(Protocol):
         ...
 
     def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
-        """Guest read of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        """Guest read of `size` bytes at `offset` into BAR `bar` (little-endian).
+
+        All ones, without an error, while the Command register does not let the BAR decode.
+        """
         ...
 
     def mmio_write(self, device: str, bar: int, offset: int, value: int, size: int = 4) -> None:
-        """Guest write of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        """Guest write of `size` bytes at `offset` into BAR `bar` (little-endian).
+
+        Dropped, without an error, while the Command register does not let the BAR decode; a
+        write into the MSI-X table fails as the matching `msix_*` call would.
+        """
         ...
 
     def device_reset(self, device: str) -> None:
-        """Function-level reset (the scenario's `reset DEV`; `reset` is the protocol's own)."""
+        """Function-level reset (the scenario's `reset DEV`; `reset` is the protocol's own).
+
+        Config space, MSI-X and the device's registers return to their power-on state; what
+        was delivered (`msix_delivered`, `msix_last_*`), attachment and mappings stay.
+        """
         ...
 
     # observable attributes (container)
