@@ -10,7 +10,7 @@ here, so every failure a scenario sees is a catalog id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from harness.backend import (
@@ -33,7 +33,7 @@ from harness.vfio.vmm import Vmm
 
 T = TypeVar("T")
 
-_RESERVED: dict[str, tuple[Range, ...]] = {"x86": dma.X86_MSI_RESERVED, "none": ()}
+_RESERVED: Mapping[str, tuple[Range, ...]] = {"x86": dma.X86_MSI_RESERVED, "none": ()}
 
 
 def _value_range(call: Callable[[], T]) -> T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.vfio.catalog import Detail, ErrorId, VfioError
@@ -13,7 +14,7 @@ BAR0_CONFIG_OFFSET = 0x10
 # The expansion ROM BAR of a type 0 header; 0x28 is the CardBus CIS pointer (a known port bug).
 ROM_CONFIG_OFFSET = 0x30
 
-_FIELD_MAX = {"domain": 0xFFFF, "bus": 0xFF, "device": 0x1F, "function": 0x7}
+_FIELD_MAX: Mapping[str, int] = {"domain": 0xFFFF, "bus": 0xFF, "device": 0x1F, "function": 0x7}
 # Split on the separators only; field contents are checked one by one so the message can name
 # the bad field. Anything else (spaces, a second '.', a third ':') fails this shape.
 _SHAPE = re.compile(
