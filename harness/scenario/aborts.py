@@ -46,11 +46,9 @@ def abort(stopped: Stopped, backend: Backend, file: str, line: int) -> Abort:
     error, method, where = stopped.error, stopped.method, f"{file}:{line}"
     name = str(getattr(backend, "name", type(backend).__name__))
     if isinstance(error, Unsupported):
-        message = f"backend {name} cannot run {method} at {where}: {error.reason}"
-        return Abort(AbortKind.UNSUPPORTED, file, line, method, message)
+        return Abort(AbortKind.UNSUPPORTED, file, line, method, error.at(name, method, where))
     if isinstance(error, BackendFault):
-        message = f"{error.message} ({where})"
-        return Abort(AbortKind.FAULT, file, line, method, message, error.detail)
+        return Abort(AbortKind.FAULT, file, line, method, error.at(where), error.detail)
     message = f"{type(error).__name__}: {error}"
     return Abort(AbortKind.CRASH, file, line, method, message, backend_frames(error))
 

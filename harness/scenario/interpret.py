@@ -159,8 +159,8 @@ class Interpreter:
 
 def _with_errno(error: VfioError) -> str:
     """The backend's message, with the errno it carries (as a process backend reports it)."""
-    number = getattr(error, "errno", None)
-    if not isinstance(number, int):
+    number = error.errno
+    if number is None:
         return error.message
     return f"{error.message} (errno {number} {errno_names.errorcode.get(number, '?')})"
 

@@ -1,12 +1,11 @@
 """The value rules a statement's integers must meet before its backend call, beyond 0..2^64-1.
 
-Each rule raises `scenario.error:value.range` (or `bad.option` where the page says so) with a
-message naming the value as written:
+Each rule raises `scenario.error:value.range` (or `bad.option` where the page says so):
 - container: `pgsize` a power of two (bad.option otherwise) from 4K to 1G (the kernel shows no
   IOMMU page size below PAGE_SIZE); `limit` fits 32 bits (the kernel's `dma_entry_limit` is an
-  unsigned int); `aw` from 32 to 64 bits.
+  unsigned int); `aw` from 32 to 64 bits. The rules are the core's (`harness.vfio.dma`).
 - window: size above 0 (bad.option); the window ends inside its address space (mmio32 4G,
-  mmio64 2^64, io 64K).
+  mmio64 2^64, io 64K): the core's rule (`harness.vfio.bars.window_error`).
 - a register write (`cfg write`, `mmio write`) fits the access size when that size is one the
   bus has (1, 2, 4 bytes, and 8 for MMIO); with any other size the backend reports the access
   as unaligned, whatever the value.
@@ -18,64 +17,45 @@ kernel or the PCI spec would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from harness.literals import show
 from harness.scenario import nodes
 from harness.scenario.evaluate import Frame
 from harness.scenario.fields import Value, evaluated, fail, width
-from harness.vfio.catalog import ErrorId
+from harness.vfio.bars import WindowKind, window_error
+from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.dma import address_width_error, limit_error, page_size_error
 
 CONTAINER_INTS = frozenset({"pgsize", "limit", "aw"})
 CFG_SIZES = (1, 2, 4)
 MMIO_SIZES = (1, 2, 4, 8)
-_WINDOW_END = {"mmio32": 1 << 32, "mmio64": 1 << 64, "io": 1 << 16}
-_MIN_PGSIZE, _MAX_PGSIZE = 4096, 1 << 30
-_MIN_AW, _MAX_AW = 32, 64
+# The core's rule for each integer option of a container.
+_CONTAINER_RULES: dict[str, Callable[[int], VfioError | None]] = {
+    "pgsize": page_size_error,
+    "limit": limit_error,
+    "aw": address_width_error,
+}
+
+
+def _raise(error: VfioError | None) -> None:
+    if error is not None:
+        assert isinstance(error.kind, ErrorId)
+        raise fail(error.kind, error.message)
 
 
 def container(ints: Mapping[str, Value], frame: Frame) -> dict[str, int]:
-    """The container's integer options, evaluated and checked."""
+    """The container's integer options, evaluated and checked by the core's rules."""
     checked: dict[str, int] = {}
     for key, field in ints.items():
         value = evaluated(field, frame)
-        if key == "pgsize":
-            _page_size(value)
-        elif key == "limit":
-            width(value, 32, show(value), "entry limit")
-        elif not _MIN_AW <= value <= _MAX_AW:
-            raise fail(
-                ErrorId.SCENARIO_VALUE_RANGE,
-                f"aw {show(value)} is outside {_MIN_AW}..{_MAX_AW} (bits)",
-            )
+        _raise(_CONTAINER_RULES[key](value))
         checked[key] = value
     return checked
 
 
-def _page_size(value: int) -> None:
-    if value == 0 or value & (value - 1):
-        raise fail(ErrorId.SCENARIO_BAD_OPTION, f"pgsize {show(value)} is not a power of two")
-    if value < _MIN_PGSIZE:
-        raise fail(
-            ErrorId.SCENARIO_VALUE_RANGE,
-            f"pgsize {show(value)} is below 4K: type1 reports no IOMMU page size below PAGE_SIZE",
-        )
-    if value > _MAX_PGSIZE:
-        raise fail(
-            ErrorId.SCENARIO_VALUE_RANGE, f"pgsize {show(value)} is above 1G, the largest page"
-        )
-
-
 def window(kind: str, base: int, size: int) -> tuple[int, int]:
-    """`(base, size)` of a window, checked."""
-    if size == 0:
-        raise fail(ErrorId.SCENARIO_BAD_OPTION, f"window {kind} size must be above 0")
-    end = _WINDOW_END[kind]
-    if base + size > end:
-        raise fail(
-            ErrorId.SCENARIO_VALUE_RANGE,
-            f"window {kind} [{show(base)}, {show(base + size)}) passes {show(end - 1)}",
-        )
+    """`(base, size)` of a window, checked by the core's rule."""
+    _raise(window_error(WindowKind(kind), base, size))
     return base, size
 
 
