@@ -74,7 +74,7 @@ def show(value: int) -> str:
     """A value for a message: decimal when small, else hex; a wide one by its ends and width.
 
     Negative values keep their sign. Only the first and last 16 hex digits of a value wider than
-    64 bits are converted: `0x1000…0000 (a 4097-bit number)`.
+    64 bits are converted: `0x1000000000000000…0000000000000000 (a 4097-bit number)`.
     """
     if -10 < value < 10:
         return str(value)
@@ -82,6 +82,7 @@ def show(value: int) -> str:
     bits = magnitude.bit_length()
     if bits <= _SHOWN_BITS:
         return f"{sign}{magnitude:#x}"
-    head = magnitude >> (bits - _SHOWN_BITS)
-    tail = magnitude & ((1 << _SHOWN_BITS) - 1)
+    digits = (bits + 3) // 4
+    head = magnitude >> (4 * (digits - 16))
+    tail = magnitude & ((1 << 64) - 1)
     return f"{sign}{head:#x}…{tail:016x} (a {bits}-bit number)"

@@ -41,6 +41,16 @@ def call(backend: Backend, method: str, *args: Any, **kwargs: Any) -> Any:
         raise Stopped(method, error) from None
 
 
+def call_for_int(backend: Backend, method: str, *args: Any) -> int:
+    """`call`, for a method that answers an integer (a bool is one); anything else it returns
+    is a bug in the backend, which stops the run like an exception would."""
+    value = call(backend, method, *args)
+    if not isinstance(value, int):
+        error = TypeError(f"{method} returned {value!r}, not an integer")
+        raise Stopped(method, error)
+    return int(value)
+
+
 def abort(stopped: Stopped, backend: Backend, file: str, line: int) -> Abort:
     """The `Abort` for a call at `file:line` that raised `stopped.error`."""
     error, method, where = stopped.error, stopped.method, f"{file}:{line}"

@@ -26,7 +26,7 @@ from typing import Any
 from harness.backend import Backend
 from harness.literals import show
 from harness.scenario import nodes, printer
-from harness.scenario.aborts import call
+from harness.scenario.aborts import call_for_int
 from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import VfioError
 
@@ -140,7 +140,7 @@ def query(
         elif index is not None:
             args = (target, index)
         try:
-            return int(call(frame.backend, method, *args))
+            return call_for_int(frame.backend, method, *args)
         except VfioError as error:
             raise EvalError(error.message) from None
 

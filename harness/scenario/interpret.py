@@ -107,6 +107,9 @@ class Interpreter:
             return error.id, _with_errno(error)
         if step.expect is None:
             return None
+        if not isinstance(result, int):
+            error = TypeError(f"{step.method} returned {result!r}, not an integer")
+            raise Stopped(step.method, error)
         return _verify_result(step, step.expect, result, self.frame)
 
     def _other(self, step: Step) -> tuple[str, str] | None:

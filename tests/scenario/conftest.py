@@ -65,6 +65,10 @@ class FakeBackend:
             raise VfioError(ErrorId.CONFIG_UNALIGNED, "unaligned")
         return self.cfg.get((device, offset), 0)
 
+    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
+        self.calls.append(("mmio_read", (device, bar, offset, size), {}))
+        return 0
+
     def mappings(self, container: str) -> int:
         return len(self.maps[container])
 
