@@ -108,8 +108,8 @@ class Interpreter:
         if step.expect is None:
             return None
         if not isinstance(result, int):
-            error = TypeError(f"{step.method} returned {result!r}, not an integer")
-            raise Stopped(step.method, error)
+            wrong = TypeError(f"{step.method} returned {result!r}, not an integer")
+            raise Stopped(step.method, wrong)
         return _verify_result(step, step.expect, result, self.frame)
 
     def _other(self, step: Step) -> tuple[str, str] | None:

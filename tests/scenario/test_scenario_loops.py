@@ -223,8 +223,8 @@ _body_lines = st.sampled_from(
     ]
 )
 _HEADER = (
-    "container c0\ndevice d 01:00.0 {\n    bar 0 mem64 64K\n    msix 4 table=0:0x8000 pba=0:0x9000\n}\n"
-    "cfg write d 4 6 size=2\n"
+    "container c0\ndevice d 01:00.0 {\n    bar 0 mem64 64K\n"
+    "    msix 4 table=0:0x8000 pba=0:0x9000\n}\ncfg write d 4 6 size=2\n"
 )
 
 

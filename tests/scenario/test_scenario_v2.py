@@ -43,7 +43,10 @@ def test_mmio_plain_memory_reads_back_what_was_written() -> None:
 
 
 def test_mmio_errors_are_the_backends() -> None:
-    text = "mmio read d bar1 0\nmmio read d bar0 0x10000\nmmio read d bar0 2\nmmio read d bar0 0 size=3\n"
+    text = (
+        "mmio read d bar1 0\nmmio read d bar0 0x10000\nmmio read d bar0 2\n"
+        "mmio read d bar0 0 size=3\n"
+    )
     assert outputs(text) == [
         (1, "mmio.access.failed:no.bar"),
         (2, "mmio.access.failed:out.of.range"),
@@ -109,7 +112,8 @@ def test_the_v2_attributes_read_the_device() -> None:
 def test_integer_names_and_expressions_go_wherever_an_integer_does() -> None:
     text = (
         "let v = 1\nlet page = 4K\nmsix entry d v addr=0xfee00000 data=(v + 0x40)\n"
-        "msix unmask d v\nmsix enable d\ncfg write d (2 + 2) 6 size=2\nmmio write d bar0 (v * 8) page size=8\n"
+        "msix unmask d v\nmsix enable d\ncfg write d (2 + 2) 6 size=2\n"
+        "mmio write d bar0 (v * 8) page size=8\n"
         "map c0 iova=page vaddr=(page * 2) size=page perm=rw\nirq d (v)\n"
         "assert d.msix.delivered(1) == 1 and c0.mapped_at(page)\n"
     )
