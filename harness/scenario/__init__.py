@@ -6,7 +6,8 @@ the parser alone.
 """
 
 from harness.scenario.execution import Execution, FileRun, FileStatus, execute, syntax_output
-from harness.scenario.syntax import Program, ScenarioSyntaxError, parse
+from harness.scenario.program import Program
+from harness.scenario.syntax import ScenarioSyntaxError, parse
 
 __all__ = [
     "Execution",

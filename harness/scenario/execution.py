@@ -25,7 +25,8 @@ from typing import Protocol
 from annotations.annotation import Output
 from harness.backend import Abort, Backend
 from harness.scenario.interpret import Interpreter
-from harness.scenario.syntax import Program, ScenarioSyntaxError, parse
+from harness.scenario.program import Program
+from harness.scenario.syntax import ScenarioSyntaxError, parse
 from harness.vfio.catalog import ErrorId
 
 

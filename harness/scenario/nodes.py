@@ -5,17 +5,31 @@ caller's to know); positions are left out of equality, so that a program written
 (`printer.py`) and parsed again compares equal. Integer literals keep their source text for
 messages. Wherever a statement takes an integer it holds an `Expr` (a literal, a name bound by
 `let` or `for`, or any expression written in parentheses).
+
+Nodes pickle as their class and field values (`program.py` packs the statements of a long file
+that way): the default for slotted dataclasses looks up the fields of each object.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+
+class Packable:
+    """Pickled as `(class, field values)`, rebuilt by the class's own constructor."""
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...]  # the dataclass's fields, in constructor order
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), tuple([getattr(self, name) for name in self.__match_args__])
+
 
 # ---------------------------------------------------------------- expressions
 
 
-class Expr:
+class Expr(Packable):
     """Base of expression nodes."""
 
     __slots__ = ()
@@ -83,7 +97,7 @@ class Not(Expr):
 
 
 @dataclass(frozen=True, slots=True)
-class Location:
+class Location(Packable):
     """`BAR:OFFSET`, the value of an MSI-X `table=` or `pba=` option (literals only)."""
 
     bar: int
@@ -92,7 +106,7 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
-class Option:
+class Option(Packable):
     """`key=value`: an expression, or BAR:OFFSET. A word (`perm=rw`) is a bare `Ref`."""
 
     key: str
@@ -103,7 +117,7 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
+class Node(Packable):
     """Where a statement or device member starts (its first token's line)."""
 
     line: int = field(compare=False)
@@ -232,7 +246,7 @@ class CfgWrite(Node):
 
 
 @dataclass(frozen=True, slots=True)
-class BarName:
+class BarName(Packable):
     """`barN` in an `mmio` statement: the BAR index and the name as written."""
 
     index: int
@@ -350,14 +364,3 @@ def lines_of(body: tuple[Operation, ...]) -> list[int]:
         if isinstance(statement, For):
             lines += lines_of(statement.body)
     return lines
-
-
-def shifted(statement: Statement, by: int) -> Statement:
-    """The statement with its line (and its members' and body's lines) moved down `by` lines."""
-    if isinstance(statement, DeviceDecl):
-        members = tuple(replace(m, line=m.line + by) for m in statement.members)
-        return replace(statement, line=statement.line + by, members=members)
-    if isinstance(statement, For):
-        body = tuple(shifted(s, by) for s in statement.body)
-        return replace(statement, line=statement.line + by, body=body)  # type: ignore[arg-type]
-    return replace(statement, line=statement.line + by)

@@ -13,9 +13,8 @@ by token through lark's interactive parser, each token checked before lark takes
 order and before lark's stack can grow with them; any other text is parsed in one call. A
 literal's length is checked where the transformer converts it.
 
-A long file (more than `transform.CHUNK` statements) is parsed whole to find its syntax errors,
-keeping only where its chunks start; `Program` parses it again chunk by chunk as it is run, so
-that memory stays that of one chunk whatever the file's length.
+The statements come back as a `Program` (`program.py`), which keeps a long file's statements
+packed in chunks.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ from lark.lexer import PatternStr
 from annotations.lark_cache import cache_file
 from harness.errors import HintedError
 from harness.literals import INT
-from harness.scenario import hints, nodes
-from harness.scenario.transform import LiteralTooLong, ScenarioTransformer, Statements
+from harness.scenario import hints
+from harness.scenario.program import Program, Statements
+from harness.scenario.transform import LiteralTooLong, ScenarioTransformer
 
 GRAMMAR = Path(__file__).with_name("scenario.lark")
 MAX_NESTING = 32  # open parentheses, prefix operators in a row, `for` bodies in one another
@@ -88,14 +88,27 @@ class _Limit(Exception):
         self.hint = hint
 
 
+# Quick scans of a text (at C speed) that find every place a nesting limit could be passed,
+# and some more: a line with more than MAX_NESTING '(' in all; more than half as many prefix
+# symbols or `not`s in a row (a run is `not`s, then symbols); more than MAX_NESTING blocks open.
+_PARENTHESES = re.compile(rf"\((?:[^\n(]*\(){{{MAX_NESTING}}}")
+_SYMBOLS = re.compile(rf"[-+~](?:[ \t]*[-+~]){{{MAX_NESTING // 2}}}")
+_NOTS = re.compile(rf"not(?:[ \t]+not\b){{{MAX_NESTING // 2}}}")
+_BLOCK_ENDS = re.compile(r"(\{)[ \t]*(?://[^\n]*)?$|^[ \t]*\}", re.M)
+
+
 def _near_a_limit(text: str) -> bool:
-    """Whether a nesting limit might be reached in `text` (if not, none is): it holds more
-    '(', '{' or prefix operators than a limit allows on one line (counts at C speed)."""
-    return (
-        text.count("(") > MAX_NESTING
-        or text.count("{") > MAX_NESTING
-        or text.count("-") + text.count("+") + text.count("~") + text.count("not") > MAX_NESTING
-    )
+    """Whether a nesting limit might be passed in `text` (if not, none is)."""
+    if _PARENTHESES.search(text) or _SYMBOLS.search(text) or _NOTS.search(text):
+        return True
+    if text.count("{") <= MAX_NESTING:
+        return False
+    depth = 0
+    for end in _BLOCK_ENDS.finditer(text):
+        depth += 1 if end.group(1) else -1
+        if depth > MAX_NESTING:
+            return True
+    return False
 
 
 def _checked(tokens: Iterator[Token]) -> Iterator[Token]:
@@ -172,56 +185,6 @@ def word(terminal: str) -> str:
     return _WORDS.get(terminal) or _literal_words().get(terminal, terminal)
 
 
-class Program:
-    """A parsed file: its statements, in order, each at its line in the file.
-
-    Iterating yields the statements; a long file is parsed again chunk by chunk as it is
-    iterated (it parsed whole once already, so no syntax error can arise).
-    """
-
-    __slots__ = ("_kept", "_starts", "_text", "file")
-
-    def __init__(self, file: str, text: str, statements: Statements) -> None:
-        self.file = file
-        self._kept: tuple[nodes.Statement, ...] = tuple(statements.kept)
-        self._starts = (1, *statements.starts)
-        self._text = text if not statements.whole else ""
-
-    @property
-    def empty(self) -> bool:
-        """Whether the file holds no statement (only comments and blank lines, or nothing)."""
-        return not self._kept
-
-    @property
-    def long(self) -> bool:
-        """Whether the file is parsed again, chunk by chunk, as it is iterated."""
-        return bool(self._text)
-
-    def __iter__(self) -> Iterator[nodes.Statement]:
-        if not self._text:
-            yield from self._kept
-            return
-        text, starts = self._text, self._starts
-        offsets = _line_offsets(text, starts)
-        for index, first in enumerate(starts):
-            end = offsets[index + 1] if index + 1 < len(starts) else len(text)
-            chunk: Statements = _lark().parse(text[offsets[index] : end])  # type: ignore[assignment]
-            for statement in chunk.kept:
-                yield nodes.shifted(statement, first - 1)
-
-
-def _line_offsets(text: str, lines: tuple[int, ...]) -> list[int]:
-    """The offset in `text` where each of the (increasing) 1-based `lines` starts."""
-    offsets: list[int] = []
-    line, position = 1, 0
-    for wanted in lines:
-        while line < wanted:
-            position = text.index("\n", position) + 1
-            line += 1
-        offsets.append(position)
-    return offsets
-
-
 def parse(text: str, file: str = "<text>") -> Program:
     """Parse scenario text; raises `ScenarioSyntaxError` (and nothing from lark).
 
@@ -239,7 +202,7 @@ def parse(text: str, file: str = "<text>") -> Program:
         ) from None
     except UnexpectedInput as error:
         raise _located(error, text, file) from None
-    return Program(file, text, statements)  # type: ignore[arg-type]
+    return Program(file, statements)  # type: ignore[arg-type]
 
 
 def _parse_checked(text: str) -> Statements:

@@ -4,10 +4,8 @@ Methods are named after the grammar's rules and aliases. It runs inline in the L
 (`Lark(transformer=...)`), so no parse tree is built, and it holds no state: what one parse
 builds belongs to that parse alone. Positions come from each statement's first token.
 
-The top-level `body` rule hands each statement to the parse's `Statements` as soon as it is
-complete: a file of up to `CHUNK` statements is kept whole; beyond that only the line where
-every chunk of `CHUNK` statements starts is kept, so that parsing a long file to find its syntax
-errors costs memory for one chunk, and the file is parsed again chunk by chunk as it runs.
+The top-level `body` rule hands each statement to the parse's `Statements` (`program.py`) as
+soon as it is complete.
 """
 
 from __future__ import annotations
@@ -18,8 +16,7 @@ from lark import Token, Transformer
 
 from harness.literals import MAX_LITERAL, int_value, too_long
 from harness.scenario import nodes
-
-CHUNK = 2048  # statements kept from one parse before a file counts as long
+from harness.scenario.program import Statements
 
 
 class LiteralTooLong(Exception):
@@ -39,28 +36,6 @@ def _int(text: str, token: Token, offset: int = 0) -> int:
     if len(text) > MAX_LITERAL:
         raise LiteralTooLong(token, offset, text)
     return int_value(text)
-
-
-class Statements:
-    """The top-level statements of one parse, or where its chunks start in a long file."""
-
-    __slots__ = ("kept", "starts")
-
-    def __init__(self) -> None:
-        self.kept: list[nodes.Statement] = []
-        self.starts: list[int] = []  # the first line of every chunk after the first
-
-    def add(self, statement: nodes.Statement) -> None:
-        """Take the next statement (dropping the chunk before it when that chunk is full)."""
-        if len(self.kept) == CHUNK:
-            self.starts.append(statement.line)
-            self.kept.clear()
-        self.kept.append(statement)
-
-    @property
-    def whole(self) -> bool:
-        """Whether every statement of the parse is kept (the file is not long)."""
-        return not self.starts
 
 
 def _option(item: Token | nodes.Option) -> nodes.Option:

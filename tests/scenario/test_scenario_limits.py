@@ -10,7 +10,7 @@ import pytest
 
 from harness.literals import MAX_LITERAL, parse_int, show
 from harness.model import ModelBackend
-from harness.scenario import ScenarioSyntaxError, execute, parse, transform
+from harness.scenario import ScenarioSyntaxError, execute, parse, program
 from harness.scenario.evaluate import MAX_BITS
 from harness.scenario.syntax import MAX_NESTING
 
@@ -182,10 +182,10 @@ def test_a_long_file_runs_chunk_by_chunk_with_the_outputs_of_a_whole_parse(
 ) -> None:
     text = _mixed(600)
     whole = execute([("h.vfio", text)], ModelBackend())
-    monkeypatch.setattr(transform, "CHUNK", 7)
-    program = parse(text, "h.vfio")
-    assert program.long
-    assert [s.line for s in program] == [s.line for s in parse(text, "h.vfio")]
+    monkeypatch.setattr(program, "CHUNK", 7)
+    parsed = parse(text, "h.vfio")
+    assert parsed.long
+    assert [s.line for s in parsed] == [s.line for s in parse(text, "h.vfio")]
     chunked = execute([("h.vfio", text)], ModelBackend())
     assert chunked.outputs == whole.outputs and len(whole.outputs) == 120
 
@@ -210,6 +210,6 @@ def test_memory_does_not_grow_with_the_length_of_a_file(monkeypatch: pytest.Monk
         finally:
             tracemalloc.stop()
 
-    monkeypatch.setattr(transform, "CHUNK", 50)
+    monkeypatch.setattr(program, "CHUNK", 50)
     small, large = peak(200), peak(1600)
     assert large < 1.5 * small, (small, large)
