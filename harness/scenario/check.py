@@ -28,150 +28,41 @@ members (the backend places MSI-X inside BARs already added), each at the member
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.scenario import attributes, evaluate, fields, nodes, printer, values
-from harness.scenario.evaluate import Compiled, Frame
-from harness.scenario.fields import Field, Value, evaluated, fail
+from harness.scenario import fields, nodes, values
+from harness.scenario.evaluate import Frame
+from harness.scenario.fields import Value, evaluated, fail
+from harness.scenario.names import NameKind, Names
+from harness.scenario.steps import (
+    Arguments,
+    Assertion,
+    Bind,
+    Call,
+    Expect,
+    Failure,
+    Loop,
+    Step,
+    fixed,
+)
 from harness.vfio.catalog import ErrorId
-
-
-class NameKind(enum.Enum):
-    """What a declared name stands for."""
-
-    CONTAINER = "container"
-    DEVICE = "device"
-    INTEGER = "integer"  # `let`
-    VARIABLE = "loop variable"  # `for`, while its body runs
-
-
-@dataclass(frozen=True, slots=True)
-class Declared:
-    """A declared name: its kind, where it was declared, and a `let` name's value."""
-
-    kind: NameKind
-    file: str
-    line: int
-    value: int = 0
-
-
-Arguments = tuple[tuple[Any, ...], dict[str, Any]]  # a backend call's positional and keywords
-Build = Callable[[Frame], Arguments]
-
-
-def fixed(*args: Any) -> Build:
-    """The build of a call whose arguments are known when it is checked."""
-    arguments: Arguments = (args, {})
-    return lambda _frame: arguments
-
-
-@dataclass(frozen=True, slots=True)
-class Expect:
-    """A compiled expression and its source; `parts` explains a false single comparison."""
-
-    fn: Compiled
-    expr: nodes.Expr
-    parts: tuple[Compiled, str, Compiled] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One backend call at `line`: `build` evaluates its arguments (and checks their values)."""
-
-    line: int
-    method: str
-    build: Build
-    expect: Expect | None = None  # the `== EXPR` its result must equal
-
-
-@dataclass(frozen=True, slots=True)
-class Assertion:
-    """An `assert`."""
-
-    line: int
-    expect: Expect
-
-
-@dataclass(frozen=True, slots=True)
-class Bind:
-    """A `let`: evaluate `field` and bind `name` to it (declared when the value is known)."""
-
-    line: int
-    name: str
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A statement that failed its check: the output to emit where it would have run."""
-
-    line: int
-    kind: ErrorId
-    message: str
-    lines: tuple[int, ...] = ()  # a failed `for`: its body's lines, which never run
-
-
-@dataclass(frozen=True, slots=True)
-class Loop:
-    """A `for`: bounds, and the body's steps; `lines` are the body's statement lines."""
-
-    line: int
-    name: str
-    first: Value
-    last: Value
-    body: tuple[Step, ...]
-    lines: tuple[int, ...]
-
-
-Step = Call | Assertion | Bind | Failure | Loop
 
 
 class Checker:
     """Checks statements in order against the names declared so far (one per scenario)."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Declared] = {}
-        self.file = ""
+        self.names = Names()
 
-    # ---- names
-    def declare(self, name: str, kind: NameKind, line: int, value: int = 0) -> None:
-        """Declare `name` at `line` of the current file (duplicate.name when it is taken)."""
-        previous = self.names.get(name)
-        if previous is not None:
-            raise fail(
-                ErrorId.SCENARIO_DUPLICATE_NAME,
-                f"'{name}' is already declared as a {previous.kind.value} at"
-                f" {previous.file}:{previous.line}",
-            )
-        self.names[name] = Declared(kind, self.file, line, value)
-
-    def _free(self, name: str, line: int) -> None:
-        previous = self.names.get(name)
-        if previous is not None:
-            raise fail(
-                ErrorId.SCENARIO_DUPLICATE_NAME,
-                f"'{name}' is already declared as a {previous.kind.value} at"
-                f" {previous.file}:{previous.line}",
-            )
-
-    def _use(self, name: str, kind: NameKind) -> str:
-        entry = self.names.get(name)
-        if entry is None:
-            raise fail(ErrorId.SCENARIO_UNKNOWN_NAME, f"unknown {kind.value} '{name}'")
-        if entry.kind is not kind:
-            raise fail(
-                ErrorId.SCENARIO_WRONG_KIND,
-                f"'{name}' is a {entry.kind.value}, not a {kind.value}",
-            )
-        return name
+    def bind(self, name: str, line: int, value: int) -> None:
+        """Declare a `let` name with its value, now that it is known."""
+        self.names.declare(name, NameKind.INTEGER, line, value)
 
     # ---- entry point
     def check(self, statement: nodes.Statement, file: str) -> list[Step]:
         """The steps of one statement of `file` (a device is several; a failure is one)."""
-        self.file = file
+        self.names.file = file
         if isinstance(statement, nodes.DeviceDecl):
             return self._device(statement)
         return [self._step(statement)]
@@ -185,11 +76,11 @@ class Checker:
 
     # ---- declarations
     def _container(self, s: nodes.ContainerDecl) -> Step:
-        self._free(s.name, s.line)
+        self.names.free(s.name)
         o = fields.options("container", s.options, fields.CONTAINER)
         ints = {key: self._int(o, key) for key in o if key in values.CONTAINER_INTS}
         words = {key: value for key, value in o.items() if key not in values.CONTAINER_INTS}
-        self.declare(s.name, NameKind.CONTAINER, s.line)
+        self.names.declare(s.name, NameKind.CONTAINER, s.line)
         name = s.name
 
         def build(frame: Frame) -> Arguments:
@@ -208,7 +99,7 @@ class Checker:
 
     def _device(self, s: nodes.DeviceDecl) -> list[Step]:
         try:
-            self.declare(s.name, NameKind.DEVICE, s.line)
+            self.names.declare(s.name, NameKind.DEVICE, s.line)
         except fields.CheckError as error:
             return [Failure(s.line, error.kind, error.message)]
         steps: list[Step] = [Call(s.line, "device", fixed(s.name, s.bdf))]
@@ -225,8 +116,8 @@ class Checker:
     def _member(self, device: str, m: nodes.DeviceMember) -> Step:
         if isinstance(m, nodes.BarMember):
             index, size, kind, prefetch = (
-                self.field(m.index),
-                self.field(m.size),
+                self.names.field(m.index),
+                self.names.field(m.size),
                 m.kind,
                 m.prefetch,
             )
@@ -237,12 +128,12 @@ class Checker:
 
             return Call(m.line, "device_bar", bar)
         if isinstance(m, nodes.RomMember):
-            rom_size = self.field(m.size)
+            rom_size = self.names.field(m.size)
             return Call(
                 m.line, "device_rom", lambda frame: ((device, evaluated(rom_size, frame)), {})
             )
         o = fields.options("msix", m.options, fields.MSIX_MEMBER)
-        vectors = self.field(m.vectors)
+        vectors = self.names.field(m.vectors)
         table, pba = o["table"], o["pba"]
         assert isinstance(table, nodes.Location) and isinstance(pba, nodes.Location)
         for location in (table, pba):
@@ -254,16 +145,17 @@ class Checker:
         )
 
     def _let(self, s: nodes.LetDecl) -> Step:
-        self._free(s.name, s.line)
-        return Bind(s.line, s.name, self.field(s.expr, checked=False))
+        self.names.free(s.name)
+        return Bind(s.line, s.name, self.names.field(s.expr, checked=False))
 
     def _attach(self, s: nodes.Attach) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
-        return Call(s.line, "attach", fixed(device, self._use(s.container, NameKind.CONTAINER)))
+        device = self.names.use(s.device, NameKind.DEVICE)
+        container = self.names.use(s.container, NameKind.CONTAINER)
+        return Call(s.line, "attach", fixed(device, container))
 
     # ---- operations
     def _map(self, s: nodes.Map) -> Step:
-        container = self._use(s.container, NameKind.CONTAINER)
+        container = self.names.use(s.container, NameKind.CONTAINER)
         o = fields.options("map", s.options, fields.MAP)
         iova, vaddr, size = self._int(o, "iova"), self._int(o, "vaddr"), self._int(o, "size")
         perm = o.get("perm", "rw")
@@ -277,7 +169,7 @@ class Checker:
         return Call(s.line, "map", build)
 
     def _unmap(self, s: nodes.Unmap) -> Step:
-        container = self._use(s.container, NameKind.CONTAINER)
+        container = self.names.use(s.container, NameKind.CONTAINER)
         o = fields.options("unmap", s.options, fields.UNMAP)
         iova, size = self._int(o, "iova"), self._int(o, "size")
         expect = self._expect(s.check)
@@ -288,7 +180,7 @@ class Checker:
         return Call(s.line, "unmap", build, expect)
 
     def _unmap_all(self, s: nodes.UnmapAll) -> Step:
-        container = self._use(s.container, NameKind.CONTAINER)
+        container = self.names.use(s.container, NameKind.CONTAINER)
         o = fields.options("unmap all", s.options, fields.UNMAP_ALL)
         written = {key: self._int(o, key) for key in o}  # passed only when written
         expect = self._expect(s.check)
@@ -299,12 +191,12 @@ class Checker:
         return Call(s.line, "unmap_all", build, expect)
 
     def _alloc(self, s: nodes.Alloc) -> Step:
-        return Call(s.line, "alloc", fixed(self._use(s.device, NameKind.DEVICE)))
+        return Call(s.line, "alloc", fixed(self.names.use(s.device, NameKind.DEVICE)))
 
     def _cfg_read(self, s: nodes.CfgRead) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("cfg read", s.options, fields.ACCESS)
-        offset, size = self.field(s.offset), self._size(o)
+        offset, size = self.names.field(s.offset), self._size(o)
         expect = self._expect(s.check)
 
         def build(frame: Frame) -> Arguments:
@@ -313,9 +205,9 @@ class Checker:
         return Call(s.line, "cfg_read", build, expect)
 
     def _cfg_write(self, s: nodes.CfgWrite) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("cfg write", s.options, fields.ACCESS)
-        offset, value, size = self.field(s.offset), self.field(s.value), self._size(o)
+        offset, value, size = self.names.field(s.offset), self.names.field(s.value), self._size(o)
 
         def build(frame: Frame) -> Arguments:
             at, width = evaluated(offset, frame), evaluated(size, frame)
@@ -325,10 +217,10 @@ class Checker:
         return Call(s.line, "cfg_write", build)
 
     def _mmio_read(self, s: nodes.MmioRead) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("mmio read", s.options, fields.ACCESS)
         bar = values.bar_index(s.bar)
-        offset, size = self.field(s.offset), self._size(o)
+        offset, size = self.names.field(s.offset), self._size(o)
         expect = self._expect(s.check)
 
         def build(frame: Frame) -> Arguments:
@@ -337,10 +229,10 @@ class Checker:
         return Call(s.line, "mmio_read", build, expect)
 
     def _mmio_write(self, s: nodes.MmioWrite) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("mmio write", s.options, fields.ACCESS)
         bar = values.bar_index(s.bar)
-        offset, value, size = self.field(s.offset), self.field(s.value), self._size(o)
+        offset, value, size = self.names.field(s.offset), self.names.field(s.value), self._size(o)
 
         def build(frame: Frame) -> Arguments:
             at, width = evaluated(offset, frame), evaluated(size, frame)
@@ -350,9 +242,9 @@ class Checker:
         return Call(s.line, "mmio_write", build)
 
     def _msix_entry(self, s: nodes.MsixEntry) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("msix entry", s.options, fields.MSIX_ENTRY)
-        vector, addr, data = self.field(s.vector), self._int(o, "addr"), self._int(o, "data")
+        vector, addr, data = self.names.field(s.vector), self._int(o, "addr"), self._int(o, "data")
         data_expr = o["data"]
         assert isinstance(data_expr, nodes.Expr)
 
@@ -364,15 +256,15 @@ class Checker:
         return Call(s.line, "msix_entry", build)
 
     def _msix_vector(self, s: nodes.MsixVector) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
-        vector = self.field(s.vector)
+        device = self.names.use(s.device, NameKind.DEVICE)
+        vector = self.names.field(s.vector)
         method = f"msix_{s.action}"
         if type(vector) is int:
             return Call(s.line, method, fixed(device, vector))
         return Call(s.line, method, lambda frame: ((device, evaluated(vector, frame)), {}))
 
     def _msix_control(self, s: nodes.MsixControl) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
+        device = self.names.use(s.device, NameKind.DEVICE)
         if s.action == "fmask":
             if s.state not in ("on", "off"):
                 raise fail(ErrorId.SCENARIO_BAD_OPTION, f"fmask is on or off, not '{s.state}'")
@@ -380,26 +272,27 @@ class Checker:
         return Call(s.line, "msix_enable", fixed(device, s.action == "enable"))
 
     def _irq(self, s: nodes.Irq) -> Step:
-        device = self._use(s.device, NameKind.DEVICE)
-        vector = self.field(s.vector)
+        device = self.names.use(s.device, NameKind.DEVICE)
+        vector = self.names.field(s.vector)
         if type(vector) is int:
             return Call(s.line, "irq", fixed(device, vector))
         return Call(s.line, "irq", lambda frame: ((device, evaluated(vector, frame)), {}))
 
     def _reset(self, s: nodes.Reset) -> Step:
-        return Call(s.line, "device_reset", fixed(self._use(s.device, NameKind.DEVICE)))
+        return Call(s.line, "device_reset", fixed(self.names.use(s.device, NameKind.DEVICE)))
 
     def _assert(self, s: nodes.Assert) -> Step:
-        return Assertion(s.line, self._compile_expect(s.expr))
+        return Assertion(s.line, self.names.expect(s.expr))
 
     def _for(self, s: nodes.For) -> Step:
-        self._free(s.name, s.line)
-        first, last = self.field(s.first, checked=False), self.field(s.last, checked=False)
-        self.names[s.name] = Declared(NameKind.VARIABLE, self.file, s.line)
+        self.names.free(s.name)
+        first = self.names.field(s.first, checked=False)
+        last = self.names.field(s.last, checked=False)
+        self.names.declare(s.name, NameKind.VARIABLE, s.line)
         try:
             body = tuple(self._step(statement) for statement in s.body)
         finally:
-            del self.names[s.name]  # bound only while its body runs
+            self.names.release(s.name)  # bound only while its body runs
         return Loop(s.line, s.name, first, last, body, tuple(nodes.lines_of(s.body)))
 
     _DISPATCH: ClassVar[Mapping[type, Callable[[Checker, Any], Step]]] = {
@@ -428,85 +321,10 @@ class Checker:
     def _int(self, options: Mapping[str, object], key: str) -> Value:
         value = options[key]
         assert isinstance(value, nodes.Expr)
-        return self.field(value)
+        return self.names.field(value)
 
     def _size(self, options: Mapping[str, object]) -> Value:
         return self._int(options, "size") if "size" in options else 4
 
-    def field(self, expr: nodes.Expr, *, checked: bool = True) -> Value:
-        """An integer the statement takes: a literal or `let` name is its value (in 0..2^64-1
-        unless `checked` is False), anything else is compiled and evaluated when it runs."""
-        if isinstance(expr, nodes.IntLit):
-            value = expr.value
-        elif isinstance(expr, nodes.Ref) and not expr.attrs and expr.arg is None:
-            entry = self.names.get(expr.name)
-            if entry is None or entry.kind is not NameKind.INTEGER:
-                return Field(expr, self._compile(expr), checked)
-            value = entry.value
-        else:
-            return Field(expr, self._compile(expr), checked)
-        return fields.u64(value, expr) if checked else value
-
-    # ---- expressions
     def _expect(self, expr: nodes.Expr | None) -> Expect | None:
-        return None if expr is None else self._compile_expect(expr)
-
-    def _compile_expect(self, expr: nodes.Expr) -> Expect:
-        fn = self._compile(expr)
-        if isinstance(expr, nodes.Compare) and len(expr.rest) == 1:
-            op, right = expr.rest[0]
-            return Expect(fn, expr, (self._compile(expr.first), op, self._compile(right)))
-        return Expect(fn, expr)
-
-    def _compile(self, expr: nodes.Expr) -> Compiled:
-        if isinstance(expr, nodes.IntLit):  # a literal is 64 bits, whatever it is used for
-            return evaluate.literal(fields.u64(expr.value, expr))
-        if isinstance(expr, nodes.Ref):
-            return self._ref(expr)
-        if isinstance(expr, nodes.Binary):
-            first, links = printer.chain(expr)
-            compiled = [(op, self._compile(operand)) for op, operand in links]
-            return evaluate.binary_chain(self._compile(first), compiled)
-        if isinstance(expr, nodes.Compare):
-            rest = [(op, self._compile(operand)) for op, operand in expr.rest]
-            return evaluate.compare(self._compile(expr.first), rest)
-        if isinstance(expr, nodes.BoolOp):
-            first, links = printer.chain(expr)
-            operands = [first, *(operand for _, operand in links)]
-            return evaluate.bool_chain(expr.op, [self._compile(e) for e in operands])
-        if isinstance(expr, nodes.Unary | nodes.Not):
-            ops: list[str] = []
-            operand: nodes.Expr = expr
-            while isinstance(operand, nodes.Unary | nodes.Not):  # `- - ~x`, `not not x`: a loop
-                ops.append(operand.op if isinstance(operand, nodes.Unary) else "not")
-                operand = operand.operand
-            return evaluate.prefix(ops, self._compile(operand))
-        raise TypeError(f"not an expression: {expr!r}")
-
-    def _ref(self, ref: nodes.Ref) -> Compiled:
-        entry = self.names.get(ref.name)
-        if entry is None:
-            raise fail(ErrorId.SCENARIO_UNKNOWN_NAME, f"unknown name '{ref.name}'")
-        kind = entry.kind
-        if kind in (NameKind.INTEGER, NameKind.VARIABLE):
-            if ref.attrs or ref.arg is not None:
-                raise fail(
-                    ErrorId.SCENARIO_WRONG_KIND,
-                    f"'{ref.name}' is an {kind.value}; it has no attributes",
-                )
-            if kind is NameKind.INTEGER:
-                return evaluate.literal(entry.value)
-            return evaluate.variable(ref.name)
-        if not ref.attrs:
-            raise fail(
-                ErrorId.SCENARIO_WRONG_KIND,
-                f"'{ref.name}' is a {kind.value}, not a value; use one of its attributes",
-            )
-        method, takes_arg, index = attributes.resolve(kind.value, ref.attrs)
-        path = ".".join(ref.attrs)
-        if takes_arg and ref.arg is None:
-            raise fail(ErrorId.SCENARIO_WRONG_KIND, f"'{path}' needs an argument: {path}(...)")
-        if not takes_arg and ref.arg is not None:
-            raise fail(ErrorId.SCENARIO_WRONG_KIND, f"'{path}' is not a function")
-        arg = None if ref.arg is None else self._compile(ref.arg)
-        return evaluate.query(method, ref.name, index, arg, ref)
+        return None if expr is None else self.names.expect(expr)

@@ -26,19 +26,10 @@ from harness.backend import Abort, Backend
 from harness.literals import show
 from harness.scenario import nodes, printer
 from harness.scenario.aborts import Stopped, abort, call
-from harness.scenario.check import (
-    Assertion,
-    Bind,
-    Call,
-    Checker,
-    Expect,
-    Failure,
-    Loop,
-    NameKind,
-    Step,
-)
+from harness.scenario.check import Checker
 from harness.scenario.evaluate import EvalError, Frame
 from harness.scenario.fields import CheckError, evaluated
+from harness.scenario.steps import Assertion, Bind, Call, Expect, Failure, Loop, Step
 from harness.vfio.catalog import ErrorId, VfioError
 
 _ASSERT = ErrorId.ASSERT_FALSE.value
@@ -124,7 +115,7 @@ class Interpreter:
                 value = evaluated(step.value, self.frame)
             except CheckError as error:
                 return error.kind.value, error.message
-            self.checker.declare(step.name, NameKind.INTEGER, step.line, value)
+            self.checker.bind(step.name, step.line, value)
             return None
         assert isinstance(step, Loop)
         return self._loop(step)
