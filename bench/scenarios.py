@@ -100,9 +100,12 @@ def interleaved(repeat: int, works: dict[str, Callable[[], object]]) -> dict[str
     return least
 
 
+IDS = frozenset(catalog())  # as the plugin reads it once (`harness.sources.known_ids`)
+
+
 def end_to_end(file: str, text: str) -> bool:
     """Read the annotations, parse, check and run on a fresh model, match: whether it passed."""
-    read = read_texts([(file, text)], prefix="//", catalog=catalog().keys())
+    read = read_texts([(file, text)], prefix="//", catalog=IDS)
     result = execute([(file, text)], ModelBackend())
     return not match(result.outputs, read, PROJECTS, runs=result.runs).failed
 
@@ -115,7 +118,6 @@ def corpus(count: int, repeat: int, batch: int = 50) -> None:
     """
     texts = [(f"gen/s{i}.vfio", generate(i)) for i in range(count)]
     lines = sum(text.count("\n") for _, text in texts)
-    ids = catalog().keys()
     baseline = Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="contextual")
     parse("container warmup\n")  # build the pipeline's parser outside the timings
     assert all(end_to_end(file, text) for file, text in texts)
@@ -141,7 +143,7 @@ def corpus(count: int, repeat: int, batch: int = 50) -> None:
             chunk: list[tuple[str, str]] = chunk, outputs: list[object] = outputs
         ) -> None:
             for item, result in zip(chunk, outputs, strict=True):
-                read = read_texts([item], prefix="//", catalog=ids)
+                read = read_texts([item], prefix="//", catalog=IDS)
                 match(result.outputs, read, PROJECTS, runs=result.runs)  # type: ignore[attr-defined]
 
         def whole(chunk: list[tuple[str, str]] = chunk) -> None:

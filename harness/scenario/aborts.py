@@ -37,7 +37,7 @@ def call(backend: Backend, method: str, *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
     except (VfioError, KeyboardInterrupt):
         raise
-    except BaseException as error:
+    except BaseException as error:  # a backend may raise anything, even SystemExit
         raise Stopped(method, error) from None
 
 

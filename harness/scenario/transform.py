@@ -45,12 +45,14 @@ def _option(item: Token | nodes.Option) -> nodes.Option:
     key, _, text = item.partition("=")
     if not text[0].isdigit():
         return nodes.Option(key, nodes.Ref(text))
-    at = len(key) + 1
     if ":" in text:
+        at = len(key) + 1
         bar, _, offset = text.partition(":")
         location = nodes.Location(_int(bar, item, at), _int(offset, item, at + len(bar) + 1), text)
         return nodes.Option(key, location)
-    return nodes.Option(key, nodes.IntLit(_int(text, item, at), text))
+    if len(text) > MAX_LITERAL:
+        raise LiteralTooLong(item, len(key) + 1, text)
+    return nodes.Option(key, nodes.IntLit(int_value(text), text))
 
 
 def _options(items: list[Any]) -> tuple[nodes.Option, ...]:
