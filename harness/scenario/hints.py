@@ -213,7 +213,7 @@ def _characters(c: Context) -> str | None:
     value = c.value
     if c.kind == "token" and value in ("&", "|") and c.before.endswith(value):
         return "logic is written 'and', 'or', 'not'; '&' and '|' are bitwise"
-    if value == "=" and c.kind in ("character", "token"):
+    if value == "=" and (c.kind == "character" or "COMP_OP" in c.expected):
         return "did you mean '=='? A single '=' joins an option's key to its value (iova=0x1000)"
     if c.kind != "character":
         return None

@@ -267,3 +267,43 @@ def test_every_terminal_has_words() -> None:
     for terminal in _lark().terminals:
         assert word(terminal.name) != terminal.name, terminal.name
     assert word("$END") == "end of file"
+
+
+def test_a_declaration_in_a_loop_body_is_named_with_the_loop_line() -> None:
+    error = error_of("container c0\nfor v in 0..1 {\n    let w = v\n}\n")
+    assert (error.line, error.column) == (3, 5)
+    assert error.message.startswith("unexpected 'let'")
+    assert (
+        error.hint
+        == "a 'for' body holds operations only: declare 'let' before the loop (opened on line 2)"
+    )
+
+
+def test_an_unclosed_loop_is_reported_at_its_opening_brace() -> None:
+    error = error_of("container c0\nfor v in 0..1 {\n    irq d v\n")
+    assert (error.line, error.column) == (2, 15)
+    assert error.message == "this 'for' loop's '{' is never closed: the file ends before its '}'"
+    assert error.hint == "add '}' on a line of its own after the loop's body"
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ("mapc0 iova=0\n", 1, "did you mean 'map'?"),
+        ("assert 1and 2\n", 9, "numbers are decimal"),
+        ("container c0\nmap c0 iova=0x1000size=4K\n", 19, "numbers are decimal"),
+        ("cfg write d 0x10k 1\n", 17, "size suffixes K M G T apply to decimal numbers only"),
+    ],
+)
+def test_keywords_and_numbers_are_whole_words(text: str, column: int, hint: str) -> None:
+    error = error_of(text)
+    assert error.column == column
+    assert error.hint is not None and hint in error.hint
+
+
+def test_v2_statements_have_their_usage_as_hint() -> None:
+    assert error_of("mmio read d 0\n").hint == (
+        "usage: mmio read DEVICE barN OFFSET [size=1|2|4|8] [== VALUE]"
+    )
+    assert error_of("let = 3\n").hint == "usage: let NAME = EXPRESSION, e.g. let ram = 3G"
+    assert error_of("reset\n").hint == "usage: reset DEVICE"
