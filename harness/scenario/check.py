@@ -245,8 +245,7 @@ class Checker:
         device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("msix entry", s.options, fields.MSIX_ENTRY)
         vector, addr, data = self.names.field(s.vector), self._int(o, "addr"), self._int(o, "data")
-        data_expr = o["data"]
-        assert isinstance(data_expr, nodes.Expr)
+        data_expr = fields.value_of(s.options, "data")
 
         def build(frame: Frame) -> Arguments:
             number, address = evaluated(vector, frame), evaluated(addr, frame)
@@ -320,6 +319,8 @@ class Checker:
     # ---- integers
     def _int(self, options: Mapping[str, object], key: str) -> Value:
         value = options[key]
+        if type(value) is int:  # a literal, read by `fields.options`
+            return value
         assert isinstance(value, nodes.Expr)
         return self.names.field(value)
 

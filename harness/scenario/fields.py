@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.literals import show
+from harness.literals import int_value, show
 from harness.scenario import nodes, printer
 from harness.scenario.evaluate import Compiled, EvalError, Frame
 from harness.vfio.address import U64_MAX
@@ -143,13 +143,18 @@ MSIX_ENTRY = Spec.of(addr=Opt(INT, required=True), data=Opt(INT, required=True))
 
 
 def options(
-    what: str, given: tuple[nodes.Option, ...], spec: Spec
-) -> dict[str, nodes.Expr | nodes.Location | str]:
-    """The options by key (a word as its text), or the first bad.option among them."""
-    values: dict[str, nodes.Expr | nodes.Location | str] = {}
+    what: str, given: tuple[nodes.Written, ...], spec: Spec
+) -> dict[str, int | nodes.Expr | nodes.Location | str]:
+    """The options by key, each read in the form it takes: a number option's literal as its
+    value (an IntLit when above 2^64-1, for the values check to report), a name or `(EXPR)` as
+    an expression; a word as its text; BAR:OFFSET as a Location. Or the first bad.option."""
+    values: dict[str, int | nodes.Expr | nodes.Location | str] = {}
     opts = spec.opts
     for option in given:
-        key, value = option.key, option.value
+        if isinstance(option, str):
+            key, _, value = option.partition("=")
+        else:
+            key, value = option.key, ""
         opt = opts.get(key)
         if opt is None:
             known = ", ".join(opts) or "none"
@@ -159,33 +164,53 @@ def options(
             )
         if key in values:
             raise fail(ErrorId.SCENARIO_BAD_OPTION, f"option '{key}' is given twice")
-        form = opt.form
-        if form is INT:
-            if isinstance(value, nodes.Location):
-                raise _form(option, opt)
-            values[key] = value
-        elif form is LOC:
-            if not isinstance(value, nodes.Location):
-                raise _form(option, opt)
-            values[key] = value
-        elif isinstance(value, nodes.Ref) and not value.attrs and value.arg is None:
-            if value.name not in opt.words:
-                raise fail(
-                    ErrorId.SCENARIO_BAD_OPTION,
-                    f"option '{key}' is one of {', '.join(opt.words)}, not '{value.name}'",
-                )
-            values[key] = value.name
+        if not value:  # `key=(EXPR)`: only a number option takes one
+            if opt.form is not INT:
+                raise _form(key, option, opt)
+            assert isinstance(option, nodes.Option)
+            values[key] = option.value
+        elif opt.form is INT and "0" <= value[0] <= "9" and ":" not in value:
+            number = int_value(value)  # the most frequent option: a number
+            values[key] = number if number <= U64_MAX else nodes.IntLit(number, value)
         else:
-            raise _form(option, opt)
+            values[key] = _read(key, value, opt)
     if not spec.required <= values.keys():
         missing = next(key for key in opts if key in spec.required and key not in values)
         raise fail(ErrorId.SCENARIO_BAD_OPTION, f"{what} needs option '{missing}='")
     return values
 
 
-def _form(option: nodes.Option, opt: Opt) -> CheckError:
-    value = option.value
-    shown = value.text if isinstance(value, nodes.Location) else printer.integer(value)
-    return fail(
-        ErrorId.SCENARIO_BAD_OPTION, f"option '{option.key}' takes {opt.form}, not '{shown}'"
-    )
+def _read(key: str, text: str, opt: Opt) -> nodes.Expr | nodes.Location | str:
+    """An option's text other than a number where a number is wanted, in the option's form."""
+    number = text[0].isdigit()
+    pair = ":" in text
+    if opt.form is INT and not number:
+        return nodes.Ref(text)  # a `let` or `for` name
+    if opt.form is LOC and number and pair:
+        bar, _, offset = text.partition(":")
+        return nodes.Location(int_value(bar), int_value(offset), text)
+    if opt.form is WORD and not number:
+        if text not in opt.words:
+            raise fail(
+                ErrorId.SCENARIO_BAD_OPTION,
+                f"option '{key}' is one of {', '.join(opt.words)}, not '{text}'",
+            )
+        return text
+    raise _form(key, text, opt)
+
+
+def value_of(options: tuple[nodes.Written, ...], key: str) -> str | nodes.Expr:
+    """The value of option `key` as written (for a message about it)."""
+    for option in options:
+        if isinstance(option, str):
+            name, _, text = option.partition("=")
+            if name == key:
+                return text
+        elif option.key == key:
+            return option.value
+    raise KeyError(key)
+
+
+def _form(key: str, value: str | nodes.Option, opt: Opt) -> CheckError:
+    shown = value if isinstance(value, str) else f"({printer.expression(value.value)})"
+    return fail(ErrorId.SCENARIO_BAD_OPTION, f"option '{key}' takes {opt.form}, not '{shown}'")

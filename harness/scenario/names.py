@@ -96,11 +96,11 @@ class Names:
     def expect(self, expr: nodes.Expr) -> Expect:
         """An `assert` or `== EXPR`: the compiled expression, and its two sides when it is one
         comparison (a failure message shows them)."""
-        fn = self.compile(expr)
         if isinstance(expr, nodes.Compare) and len(expr.rest) == 1:
             op, right = expr.rest[0]
-            return Expect(fn, expr, (self.compile(expr.first), op, self.compile(right)))
-        return Expect(fn, expr)
+            first, second = self.compile(expr.first), self.compile(right)
+            return Expect(evaluate.compare(first, [(op, second)]), expr, (first, op, second))
+        return Expect(self.compile(expr), expr)
 
     def compile(self, expr: nodes.Expr) -> Compiled:
         """The expression as a closure over a frame; chains and prefix runs become loops."""

@@ -107,10 +107,16 @@ class Location(Packable):
 
 @dataclass(frozen=True, slots=True)
 class Option(Packable):
-    """`key=value`: an expression, or BAR:OFFSET. A word (`perm=rw`) is a bare `Ref`."""
+    """`key=(EXPR)`: an option whose value is an expression."""
 
     key: str
-    value: Expr | Location
+    value: Expr
+
+
+# An option as written: the token `key=value` (its value a number, a word or name, or
+# BAR:OFFSET: what it means depends on the option, which the checker knows, so the text is kept
+# as it stands), or an Option for `key=(EXPR)`.
+Written: TypeAlias = str | Option
 
 
 # ---------------------------------------------------------------- statements
@@ -145,7 +151,7 @@ class MsixMember(Node):
     """`msix VECTORS table=BAR:OFFSET pba=BAR:OFFSET`."""
 
     vectors: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 DeviceMember: TypeAlias = BarMember | RomMember | MsixMember
@@ -156,7 +162,7 @@ class ContainerDecl(Node):
     """`container NAME [mode=] [pgsize=] [limit=] [reserved=] [aw=]`."""
 
     name: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,7 @@ class WindowDecl(Node):
     """`window mmio32|mmio64|io base=A size=S`."""
 
     kind: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +203,7 @@ class Map(Node):
     """`map C iova= vaddr= size= [perm=]`."""
 
     container: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +211,7 @@ class Unmap(Node):
     """`unmap C iova= size= [== EXPR]`."""
 
     container: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -214,7 +220,7 @@ class UnmapAll(Node):
     """`unmap C all [iova=] [size=] [== EXPR]`."""
 
     container: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -231,7 +237,7 @@ class CfgRead(Node):
 
     device: str
     offset: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -242,7 +248,7 @@ class CfgWrite(Node):
     device: str
     offset: Expr
     value: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +266,7 @@ class MmioRead(Node):
     device: str
     bar: BarName
     offset: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -272,7 +278,7 @@ class MmioWrite(Node):
     bar: BarName
     offset: Expr
     value: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +287,7 @@ class MsixEntry(Node):
 
     device: str
     vector: Expr
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,14 +115,13 @@ def integer(expr: nodes.Expr) -> str:
     return text if simple else f"({text})"
 
 
-def _options(options: tuple[nodes.Option, ...]) -> str:
+def _options(options: tuple[nodes.Written, ...]) -> str:
     parts = []
     for option in options:
-        value = option.value
-        if isinstance(value, nodes.Location):
-            parts.append(f" {option.key}={value.text}")
+        if isinstance(option, str):
+            parts.append(f" {option}")
         else:
-            parts.append(f" {option.key}={integer(value)}")
+            parts.append(f" {option.key}=({expression(option.value)})")
     return "".join(parts)
 
 

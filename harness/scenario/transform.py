@@ -38,25 +38,28 @@ def _int(text: str, token: Token, offset: int = 0) -> int:
     return int_value(text)
 
 
-def _option(item: Token | nodes.Option) -> nodes.Option:
-    """An OPTION token `key=value` (a number, a word or name, BAR:OFFSET) as an Option."""
-    if isinstance(item, nodes.Option):
-        return item
-    key, _, text = item.partition("=")
-    if not text[0].isdigit():
-        return nodes.Option(key, nodes.Ref(text))
-    if ":" in text:
-        at = len(key) + 1
-        bar, _, offset = text.partition(":")
-        location = nodes.Location(_int(bar, item, at), _int(offset, item, at + len(bar) + 1), text)
-        return nodes.Option(key, location)
-    if len(text) > MAX_LITERAL:
-        raise LiteralTooLong(item, len(key) + 1, text)
-    return nodes.Option(key, nodes.IntLit(int_value(text), text))
+def _options(items: list[Any]) -> tuple[nodes.Written, ...]:
+    """The options of a statement as written: OPTION tokens as text, `key=(EXPR)` as Options.
+
+    A number in an option longer than a literal may be is a syntax error here, where the
+    token's position is known.
+    """
+    for item in items:
+        if isinstance(item, Token) and len(item) > MAX_LITERAL:
+            _check_length(item)
+    return tuple([item if isinstance(item, nodes.Option) else str(item) for item in items])
 
 
-def _options(items: list[Any]) -> tuple[nodes.Option, ...]:
-    return tuple([_option(item) for item in items])
+def _check_length(token: Token) -> None:
+    """`LiteralTooLong` when a number in an OPTION token `key=value` is too long."""
+    key, _, text = token.partition("=")
+    if not text[:1].isdigit():
+        return
+    at = len(key) + 1
+    for part in text.split(":"):
+        if len(part) > MAX_LITERAL:
+            raise LiteralTooLong(token, at, part)
+        at += len(part) + 1
 
 
 def _split_check(items: list[Any]) -> tuple[list[Any], nodes.Expr | None]:

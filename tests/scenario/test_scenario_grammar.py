@@ -29,7 +29,6 @@ from harness.scenario.nodes import (
     IntLit,
     Irq,
     LetDecl,
-    Location,
     Map,
     MmioRead,
     MmioWrite,
@@ -125,16 +124,14 @@ def test_every_declaration_form() -> None:
         1,
         "c1",
         (
-            Option("mode", Ref("v1")),
-            Option("pgsize", lit("64K")),
-            Option("limit", lit("16")),
-            Option("reserved", Ref("none")),
-            Option("aw", lit("39")),
+            "mode=v1",
+            "pgsize=64K",
+            "limit=16",
+            "reserved=none",
+            "aw=39",
         ),
     )
-    assert window == WindowDecl(
-        2, "mmio64", (Option("base", lit("0x10000000000")), Option("size", lit("1T")))
-    )
+    assert window == WindowDecl(2, "mmio64", ("base=0x10000000000", "size=1T"))
     assert isinstance(device, DeviceDecl)
     assert device.members == (
         BarMember(4, lit("0"), "mem64", True, lit("256M")),
@@ -145,8 +142,8 @@ def test_every_declaration_form() -> None:
             8,
             lit("64"),
             (
-                Option("table", Location(2, 0, "2:0x0")),
-                Option("pba", Location(2, 0x1000, "2:0x1000")),
+                "table=2:0x0",
+                "pba=2:0x1000",
             ),
         ),
     )
@@ -164,16 +161,16 @@ def test_every_operation_form() -> None:
                 1,
                 "c0",
                 (
-                    Option("iova", lit("0x100000")),
-                    Option("vaddr", lit("0x7f0000100000")),
-                    Option("size", two),
-                    Option("perm", Ref("r")),
+                    "iova=0x100000",
+                    "vaddr=0x7f0000100000",
+                    "size=2M",
+                    "perm=r",
                 ),
             ),
         ),
         (
             "unmap c0 iova=0x100000 size=2M == 2M",
-            Unmap(1, "c0", (Option("iova", lit("0x100000")), Option("size", two)), two),
+            Unmap(1, "c0", ("iova=0x100000", "size=2M"), two),
         ),
         ("unmap c0 all == 2M", UnmapAll(1, "c0", (), two)),
         ("unmap c0 all", UnmapAll(1, "c0", (), None)),
@@ -182,7 +179,7 @@ def test_every_operation_form() -> None:
             UnmapAll(
                 1,
                 "c0",
-                (Option("iova", lit("0")), Option("size", Binary("+", lit("1"), lit("1")))),
+                ("iova=0", Option("size", Binary("+", lit("1"), lit("1")))),
                 lit("0"),
             ),
         ),
@@ -190,7 +187,7 @@ def test_every_operation_form() -> None:
         ("cfg write gpu0 0x10 0xffffffff", CfgWrite(1, "gpu0", lit("0x10"), lit("0xffffffff"), ())),
         (
             "cfg write gpu0 0x10 1 size=1",
-            CfgWrite(1, "gpu0", lit("0x10"), lit("1"), (Option("size", lit("1")),)),
+            CfgWrite(1, "gpu0", lit("0x10"), lit("1"), ("size=1",)),
         ),
         (
             "cfg read gpu0 0x10 == 0xf000000c",
@@ -198,7 +195,7 @@ def test_every_operation_form() -> None:
         ),
         (
             "cfg read gpu0 off size=2",
-            CfgRead(1, "gpu0", Ref("off"), (Option("size", lit("2")),), None),
+            CfgRead(1, "gpu0", Ref("off"), ("size=2",), None),
         ),
         (
             "mmio write gpu0 bar0 0xb90000 0xfee00000",
@@ -211,7 +208,7 @@ def test_every_operation_form() -> None:
                 "gpu0",
                 BarName(2, "bar2"),
                 Binary("+", Ref("base"), lit("8")),
-                (Option("size", lit("8")),),
+                ("size=8",),
                 lit("0x1"),
             ),
         ),
@@ -222,7 +219,7 @@ def test_every_operation_form() -> None:
                 "gpu0",
                 Ref("v"),
                 (
-                    Option("addr", lit("0xfee00000")),
+                    "addr=0xfee00000",
                     Option("data", Binary("+", lit("0x4040"), Ref("v"))),
                 ),
             ),
@@ -375,15 +372,14 @@ def test_printed_expressions_parse_back_to_the_same_tree(tree: nodes.Expr) -> No
     assert expr(printer.expression(tree)) == tree
 
 
+# An option is kept as written (`key=value`, its value a number, a word or name, BAR:OFFSET)
+# or, written `key=(EXPR)`, as an Option with the expression.
 _opts = st.lists(
     st.one_of(
-        st.builds(Option, _names, _integers),
-        st.builds(
-            lambda k, b, o: Option(k, Location(b, o, f"{b}:{o:#x}")),
-            _names,
-            st.integers(0, 9),
-            _ints,
-        ),
+        st.builds(lambda k, lit: f"{k}={lit.text}", _names, _lits),
+        st.builds(lambda k, w: f"{k}={w}", _names, _names),
+        st.builds(Option, _names, _exprs),
+        st.builds(lambda k, b, o: f"{k}={b}:{o:#x}", _names, st.integers(0, 9), _ints),
     ),
     max_size=4,
 ).map(tuple)

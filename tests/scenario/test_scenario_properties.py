@@ -77,8 +77,13 @@ _leaves = st.one_of(
 _exprs = st.recursive(_leaves, _extend, max_leaves=8)
 
 
-def _option(key: str) -> st.SearchStrategy[nodes.Option]:
-    return st.builds(nodes.Option, st.just(key), _exprs)
+def _option(key: str) -> st.SearchStrategy[nodes.Written]:
+    written = st.one_of(
+        _small.map(lambda lit: lit.text), st.sampled_from([*INTEGERS, "v", "nope", "rw"])
+    )
+    return st.one_of(
+        st.builds(nodes.Option, st.just(key), _exprs), written.map(lambda w: f"{key}={w}")
+    )
 
 
 _map_options = st.lists(
@@ -86,9 +91,7 @@ _map_options = st.lists(
         _option("iova"),
         _option("vaddr"),
         _option("size"),
-        st.builds(
-            nodes.Option, st.just("perm"), st.sampled_from([nodes.Ref("rw"), nodes.Ref("r")])
-        ),
+        st.builds(lambda w: f"perm={w}", st.sampled_from(["rw", "r", "x", "1"])),
     ),
     min_size=2,
     max_size=4,
