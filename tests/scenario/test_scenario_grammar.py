@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.literals import int_value
-from harness.scenario import nodes, parse, printer
+from harness.scenario import nodes, parse, printer, program
 from harness.scenario.nodes import (
     Alloc,
     Assert,
@@ -444,3 +444,21 @@ def test_printed_programs_parse_back_to_the_same_statements(
     statements: list[nodes.Statement],
 ) -> None:
     assert list(parse(printer.program(statements))) == statements
+
+
+@given(st.lists(_statements, min_size=1, max_size=8))
+def test_statements_packed_in_chunks_come_back_the_same(
+    statements: list[nodes.Statement],
+) -> None:
+    text = printer.program(statements)
+    whole = list(parse(text))
+    original = program.CHUNK
+    program.CHUNK = 1  # every statement but the last is packed
+    try:
+        packed = parse(text)
+        assert packed.long == (len(statements) > 1)
+        again = list(packed)
+    finally:
+        program.CHUNK = original
+    assert again == whole
+    assert [s.line for s in again] == [s.line for s in whole]
