@@ -11,7 +11,9 @@ fails the statement when it is checked, whatever the expression would evaluate t
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from harness.scenario import attributes, evaluate, fields, nodes, printer
 from harness.scenario.evaluate import Compiled
@@ -104,29 +106,38 @@ class Names:
 
     def compile(self, expr: nodes.Expr) -> Compiled:
         """The expression as a closure over a frame; chains and prefix runs become loops."""
-        if isinstance(expr, nodes.IntLit):  # a literal is 64 bits, whatever it is used for
-            return evaluate.literal(fields.u64(expr.value, expr))
-        if isinstance(expr, nodes.Ref):
-            return self._ref(expr)
-        if isinstance(expr, nodes.Binary):
-            first, links = printer.chain(expr)
-            compiled = [(op, self.compile(operand)) for op, operand in links]
-            return evaluate.binary_chain(self.compile(first), compiled)
-        if isinstance(expr, nodes.Compare):
-            rest = [(op, self.compile(operand)) for op, operand in expr.rest]
-            return evaluate.compare(self.compile(expr.first), rest)
-        if isinstance(expr, nodes.BoolOp):
-            first, links = printer.chain(expr)
-            operands = [first, *(operand for _, operand in links)]
-            return evaluate.bool_chain(expr.op, [self.compile(e) for e in operands])
-        if isinstance(expr, nodes.Unary | nodes.Not):
-            ops: list[str] = []
-            operand: nodes.Expr = expr
-            while isinstance(operand, nodes.Unary | nodes.Not):  # `- - ~x`, `not not x`: a loop
-                ops.append(operand.op if isinstance(operand, nodes.Unary) else "not")
-                operand = operand.operand
-            return evaluate.prefix(ops, self.compile(operand))
-        raise TypeError(f"not an expression: {expr!r}")
+        compiler = _COMPILERS.get(type(expr))
+        if compiler is None:
+            raise TypeError(f"not an expression: {expr!r}")
+        return compiler(self, expr)
+
+    def _literal(self, expr: nodes.IntLit) -> Compiled:
+        return evaluate.literal(fields.u64(expr.value, expr))  # a literal is 64 bits, always
+
+    def _binary(self, expr: nodes.Binary) -> Compiled:
+        left = expr.left
+        if type(left) is not nodes.Binary or printer.strength(left) != printer.strength(expr):
+            return evaluate.binary(expr.op, self.compile(left), self.compile(expr.right))
+        first, links = printer.chain(expr)  # `a + b - c ...` of one level: a loop
+        compiled = [(op, self.compile(operand)) for op, operand in links]
+        return evaluate.binary_chain(self.compile(first), compiled)
+
+    def _compare(self, expr: nodes.Compare) -> Compiled:
+        rest = [(op, self.compile(operand)) for op, operand in expr.rest]
+        return evaluate.compare(self.compile(expr.first), rest)
+
+    def _bool(self, expr: nodes.BoolOp) -> Compiled:
+        first, links = printer.chain(expr)
+        operands = [first, *(operand for _, operand in links)]
+        return evaluate.bool_chain(expr.op, [self.compile(e) for e in operands])
+
+    def _prefix(self, expr: nodes.Unary | nodes.Not) -> Compiled:
+        ops: list[str] = []
+        operand: nodes.Expr = expr
+        while isinstance(operand, nodes.Unary | nodes.Not):  # `- - ~x`, `not not x`: a loop
+            ops.append(operand.op if isinstance(operand, nodes.Unary) else "not")
+            operand = operand.operand
+        return evaluate.prefix(ops, self.compile(operand))
 
     def _ref(self, ref: nodes.Ref) -> Compiled:
         entry = self.table.get(ref.name)
@@ -155,3 +166,14 @@ class Names:
             raise fail(ErrorId.SCENARIO_WRONG_KIND, f"'{path}' is not a function")
         arg = None if ref.arg is None else self.compile(ref.arg)
         return evaluate.query(method, ref.name, index, arg, ref)
+
+
+_COMPILERS: dict[type, Callable[[Names, Any], Compiled]] = {
+    nodes.IntLit: Names._literal,
+    nodes.Ref: Names._ref,
+    nodes.Binary: Names._binary,
+    nodes.Compare: Names._compare,
+    nodes.BoolOp: Names._bool,
+    nodes.Unary: Names._prefix,
+    nodes.Not: Names._prefix,
+}
