@@ -34,18 +34,18 @@ def _unpack(packed: bytes) -> list[nodes.Statement]:
 class Statements:
     """The top-level statements of one parse, in order: full chunks packed, the rest kept."""
 
-    __slots__ = ("kept", "packed")
+    __slots__ = ("chunk", "kept", "packed")
 
     def __init__(self) -> None:
+        self.chunk = CHUNK  # statements a full chunk holds: the parser packs it at one more
         self.kept: list[nodes.Statement] = []
         self.packed: list[bytes] = []
 
-    def add(self, statement: nodes.Statement) -> None:
-        """Take the next statement (packing the chunk before it when that chunk is full)."""
-        if len(self.kept) >= CHUNK:
-            self.packed.append(_pack(self.kept))
-            self.kept = []
-        self.kept.append(statement)
+    def pack(self) -> None:
+        """Pack the kept statements but the last (a full chunk), and keep only that one."""
+        *chunk, last = self.kept
+        self.packed.append(_pack(chunk))
+        self.kept = [last]
 
 
 class Program:

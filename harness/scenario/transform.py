@@ -92,7 +92,10 @@ class ScenarioTransformer(Transformer[Token, Any]):
         if not c:
             return Statements()
         statements: Statements = c[0]
-        statements.add(c[1])
+        kept = statements.kept
+        kept.append(c[1])
+        if len(kept) > statements.chunk:
+            statements.pack()
         return statements
 
     # ---- declarations
