@@ -22,12 +22,22 @@ from harness.scenario import nodes
 CHUNK = 2048  # statements kept as nodes before they are packed
 
 
-def _pack(statements: list[nodes.Statement]) -> bytes:
-    return zlib.compress(pickle.dumps(statements, pickle.HIGHEST_PROTOCOL), 1)
+Chunk = bytes | tuple[nodes.Statement, ...]  # packed, or kept as nodes
 
 
-def _unpack(packed: bytes) -> list[nodes.Statement]:
-    statements: list[nodes.Statement] = pickle.loads(zlib.decompress(packed))
+def _pack(statements: list[nodes.Statement]) -> Chunk:
+    """The statements packed; kept as they are when pickling cannot reach their depth (a
+    statement with a chain of thousands of operators is a tree that deep)."""
+    try:
+        return zlib.compress(pickle.dumps(statements, pickle.HIGHEST_PROTOCOL), 1)
+    except RecursionError:
+        return tuple(statements)
+
+
+def _unpack(chunk: Chunk) -> tuple[nodes.Statement, ...] | list[nodes.Statement]:
+    if isinstance(chunk, tuple):
+        return chunk
+    statements: list[nodes.Statement] = pickle.loads(zlib.decompress(chunk))
     return statements
 
 
@@ -39,7 +49,7 @@ class Statements:
     def __init__(self) -> None:
         self.chunk = CHUNK  # statements a full chunk holds: the parser packs it at one more
         self.kept: list[nodes.Statement] = []
-        self.packed: list[bytes] = []
+        self.packed: list[Chunk] = []
 
     def pack(self) -> None:
         """Pack the kept statements but the last (a full chunk), and keep only that one."""

@@ -213,3 +213,14 @@ def test_memory_does_not_grow_with_the_length_of_a_file(monkeypatch: pytest.Monk
     monkeypatch.setattr(program, "CHUNK", 50)
     small, large = peak(200), peak(1600)
     assert large < 1.5 * small, (small, large)
+
+
+def test_a_long_file_with_a_very_long_chain_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chain of thousands of operators is a tree too deep to pickle: its chunk stays as nodes.
+    monkeypatch.setattr(program, "CHUNK", 1)
+    chain = " + ".join(["1"] * 5000)
+    text = f"container c0\nassert {chain} == 5000\nassert {chain} == 1\nassert 1\n"
+    parsed = parse(text, "h.vfio")
+    assert parsed.long and len(list(parsed)) == 4
+    [output] = execute([("h.vfio", text)], ModelBackend()).outputs
+    assert (output.line, output.id) == (3, "assert.failed:assertion.false")
