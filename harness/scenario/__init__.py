@@ -5,14 +5,11 @@ scenario's files on a backend. `parse(text, file) -> Program` (raises `ScenarioS
 the parser alone.
 """
 
-from harness.scenario.check import Checker
 from harness.scenario.execution import Execution, FileRun, FileStatus, execute, syntax_output
-from harness.scenario.interpret import run
-from harness.scenario.nodes import Program
+from harness.scenario.program import Program
 from harness.scenario.syntax import ScenarioSyntaxError, parse
 
 __all__ = [
-    "Checker",
     "Execution",
     "FileRun",
     "FileStatus",
@@ -20,6 +17,5 @@ __all__ = [
     "ScenarioSyntaxError",
     "execute",
     "parse",
-    "run",
     "syntax_output",
 ]

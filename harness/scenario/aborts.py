@@ -37,8 +37,18 @@ def call(backend: Backend, method: str, *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
     except (VfioError, KeyboardInterrupt):
         raise
-    except BaseException as error:
+    except BaseException as error:  # a backend may raise anything, even SystemExit
         raise Stopped(method, error) from None
+
+
+def call_for_int(backend: Backend, method: str, *args: Any) -> int:
+    """`call`, for a method that answers an integer (a bool is one); anything else it returns
+    is a bug in the backend, which stops the run like an exception would."""
+    value = call(backend, method, *args)
+    if not isinstance(value, int):
+        error = TypeError(f"{method} returned {value!r}, not an integer")
+        raise Stopped(method, error)
+    return int(value)
 
 
 def abort(stopped: Stopped, backend: Backend, file: str, line: int) -> Abort:
@@ -46,11 +56,9 @@ def abort(stopped: Stopped, backend: Backend, file: str, line: int) -> Abort:
     error, method, where = stopped.error, stopped.method, f"{file}:{line}"
     name = str(getattr(backend, "name", type(backend).__name__))
     if isinstance(error, Unsupported):
-        message = f"backend {name} cannot run {method} at {where}: {error.reason}"
-        return Abort(AbortKind.UNSUPPORTED, file, line, method, message)
+        return Abort(AbortKind.UNSUPPORTED, file, line, method, error.at(name, method, where))
     if isinstance(error, BackendFault):
-        message = f"{error.message} ({where})"
-        return Abort(AbortKind.FAULT, file, line, method, message, error.detail)
+        return Abort(AbortKind.FAULT, file, line, method, error.at(where), error.detail)
     message = f"{type(error).__name__}: {error}"
     return Abort(AbortKind.CRASH, file, line, method, message, backend_frames(error))
 

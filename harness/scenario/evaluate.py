@@ -1,33 +1,56 @@
-"""Expressions compiled to closures over a backend, and the errors evaluation can raise.
+"""Expressions compiled to closures over a `Frame`, and the errors evaluation can raise.
 
-Semantics (scenario-language.md, `assert`): Python's precedence and unbounded integers.
-Decisions recorded here:
+Semantics (docs/language.md, "Expressions"): Python's precedence and unbounded integers.
 - `/` is integer floor division (Python `//`) and `%` takes the sign of the divisor (Python);
   dividing by zero is `EvalError`.
 - Booleans are the integers 0 and 1 (`c0.mapped_at(0) + 1 == 2` holds when it is mapped);
   `and`/`or` short-circuit and yield an operand, as in Python; a test is true when non-zero.
-- `<<` by a negative count or by more than `MAX_SHIFT` bits is `EvalError` (unbounded
-  integers would otherwise let one line exhaust memory); `>>` by a negative count likewise.
+- `<<` by a negative count or by more than `MAX_SHIFT` bits, `>>` by a negative count, and a
+  `*` or `<<` whose result would be wider than `MAX_BITS` bits are `EvalError`: unbounded
+  integers would otherwise let one line (or a loop) exhaust memory.
 - A call argument must lie in 0..2^64-1 when evaluated (`c0.translate(-1)` is `EvalError`).
 - An attribute query that raises `VfioError` is `EvalError` with the core's message, whatever
   the core's id (the id belongs to operations; a query that cannot answer is an expression that
-  cannot be evaluated).
+  cannot be evaluated). Anything else a query raises stops the run (`aborts.call`).
+
+Chains of one precedence level (`1 + 1 + …`, `a and b and …`, `a < b < …`) and runs of prefix
+operators evaluate in loops; only nesting in parentheses recurses, one frame per level.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import Any
 
 from harness.backend import Backend
-from harness.scenario import nodes
-from harness.scenario.aborts import call
+from harness.literals import show
+from harness.scenario import nodes, printer
+from harness.scenario.aborts import call_for_int
 from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import VfioError
 
 MAX_SHIFT = 4096
+MAX_BITS = 8192
 
-Compiled = Callable[[Backend], int]
+
+class Frame:
+    """What an expression is evaluated in: the backend and the `for` variables bound now."""
+
+    __slots__ = ("backend", "variables")
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.variables: dict[str, int] = {}  # in binding order, outermost loop first
+
+    def iteration(self) -> str:
+        """The loop variables for a message, `(v=3)` or `(i=0, v=3)`; "" outside loops."""
+        if not self.variables:
+            return ""
+        return "(" + ", ".join(f"{n}={show(v)}" for n, v in self.variables.items()) + ")"
+
+
+Compiled = Callable[[Frame], int]
 
 
 class EvalError(Exception):
@@ -46,22 +69,34 @@ def _mod(a: int, b: int) -> int:
     return a % b
 
 
+def _mul(a: int, b: int) -> int:
+    if a.bit_length() + b.bit_length() > MAX_BITS + 1:
+        _too_wide(a.bit_length() + b.bit_length() - 1)
+    return a * b
+
+
 def _lshift(a: int, b: int) -> int:
     if b < 0 or b > MAX_SHIFT:
-        raise EvalError(f"shift count {b} is outside 0..{MAX_SHIFT}")
+        raise EvalError(f"shift count {show(b)} is outside 0..{MAX_SHIFT}")
+    if a.bit_length() + b > MAX_BITS:
+        _too_wide(a.bit_length() + b)
     return a << b
 
 
 def _rshift(a: int, b: int) -> int:
     if b < 0:
-        raise EvalError(f"shift count {b} is negative")
+        raise EvalError(f"shift count {show(b)} is negative")
     return a >> b
+
+
+def _too_wide(bits: int) -> None:
+    raise EvalError(f"the result would have at least {bits} bits (at most {MAX_BITS})")
 
 
 _BINARY: dict[str, Callable[[int, int], int]] = {
     "+": operator.add,
     "-": operator.sub,
-    "*": operator.mul,
+    "*": _mul,
     "/": _floordiv,
     "%": _mod,
     "&": operator.and_,
@@ -82,12 +117,13 @@ _UNARY: dict[str, Callable[[int], int]] = {
     "-": operator.neg,
     "+": operator.pos,
     "~": operator.invert,
+    "not": lambda value: int(not value),
 }
 
 
 def _argument(value: int, ref: nodes.Ref) -> int:
     if not 0 <= value <= U64_MAX:
-        text = nodes.render_expr(ref.arg) if ref.arg is not None else "?"
+        text = printer.quote(ref.arg) if ref.arg is not None else "?"
         raise EvalError(f"argument {text} = {show(value)} is outside 0..2^64-1")
     return value
 
@@ -97,13 +133,14 @@ def query(
 ) -> Compiled:
     """A closure calling `backend.<method>(target[, index][, arg])`, VfioError made EvalError."""
 
-    def run(backend: Backend) -> int:
+    def run(frame: Frame) -> int:
+        args: tuple[Any, ...] = (target,)
+        if arg is not None:
+            args = (target, _argument(arg(frame), ref))
+        elif index is not None:
+            args = (target, index)
         try:
-            if arg is not None:
-                return int(call(backend, method, target, _argument(arg(backend), ref)))
-            if index is not None:
-                return int(call(backend, method, target, index))
-            return int(call(backend, method, target))
+            return call_for_int(frame.backend, method, *args)
         except VfioError as error:
             raise EvalError(error.message) from None
 
@@ -112,19 +149,18 @@ def query(
 
 def literal(value: int) -> Compiled:
     """A constant."""
-    return lambda _backend: value
+    return lambda _frame: value
 
 
-def unary(op: str, operand: Compiled) -> Compiled:
-    """`-x`, `+x`, `~x`."""
-    function = _UNARY[op]
-    return lambda backend: function(operand(backend))
+def variable(name: str) -> Compiled:
+    """A `for` variable, read from the frame."""
+    return lambda frame: frame.variables[name]
 
 
 def binary(op: str, left: Compiled, right: Compiled) -> Compiled:
     """An arithmetic or bitwise operator."""
     function = _BINARY[op]
-    return lambda backend: function(left(backend), right(backend))
+    return lambda frame: function(left(frame), right(frame))
 
 
 def binary_chain(first: Compiled, links: list[tuple[str, Compiled]]) -> Compiled:
@@ -133,10 +169,10 @@ def binary_chain(first: Compiled, links: list[tuple[str, Compiled]]) -> Compiled
         return binary(links[0][0], first, links[0][1])
     steps = [(_BINARY[op], operand) for op, operand in links]
 
-    def run(backend: Backend) -> int:
-        value = first(backend)
+    def run(frame: Frame) -> int:
+        value = first(frame)
         for function, operand in steps:
-            value = function(value, operand(backend))
+            value = function(value, operand(frame))
         return value
 
     return run
@@ -147,12 +183,12 @@ def compare(first: Compiled, rest: list[tuple[str, Compiled]]) -> Compiled:
     links = [(COMPARE[op], operand) for op, operand in rest]
     if len(links) == 1:
         test, second = links[0]
-        return lambda backend: int(test(first(backend), second(backend)))
+        return lambda frame: int(test(first(frame), second(frame)))
 
-    def run(backend: Backend) -> int:
-        left = first(backend)
+    def run(frame: Frame) -> int:
+        left = first(frame)
         for test, operand in links:
-            right = operand(backend)
+            right = operand(frame)
             if not test(left, right):
                 return 0
             left = right
@@ -161,23 +197,19 @@ def compare(first: Compiled, rest: list[tuple[str, Compiled]]) -> Compiled:
     return run
 
 
-def bool_op(op: str, left: Compiled, right: Compiled) -> Compiled:
-    """`and` / `or`, short-circuiting as in Python."""
-    if op == "and":
-        return lambda backend: left(backend) and right(backend)
-    return lambda backend: left(backend) or right(backend)
-
-
 def bool_chain(op: str, operands: list[Compiled]) -> Compiled:
     """`a and b and c …` (or `or`): the first operand that decides, else the last, in a loop."""
     if len(operands) == 2:
-        return bool_op(op, operands[0], operands[1])
+        left, right = operands
+        if op == "and":
+            return lambda frame: left(frame) and right(frame)
+        return lambda frame: left(frame) or right(frame)
     stop_when_true = op == "or"
 
-    def run(backend: Backend) -> int:
+    def run(frame: Frame) -> int:
         value = 0
         for operand in operands:
-            value = operand(backend)
+            value = operand(frame)
             if bool(value) is stop_when_true:
                 return value
         return value
@@ -185,38 +217,17 @@ def bool_chain(op: str, operands: list[Compiled]) -> Compiled:
     return run
 
 
-def negation(operand: Compiled) -> Compiled:
-    """`not x`."""
-    return lambda backend: int(not operand(backend))
-
-
 def prefix(ops: list[str], operand: Compiled) -> Compiled:
     """Prefix operators (`-`, `+`, `~`, `not`, outermost first) applied in a loop."""
-    if len(ops) == 1:
-        op = ops[0]
-        return negation(operand) if op == "not" else unary(op, operand)
-    functions = [_not if op == "not" else _UNARY[op] for op in reversed(ops)]
+    functions = [_UNARY[op] for op in reversed(ops)]
+    if len(functions) == 1:
+        function = functions[0]
+        return lambda frame: function(operand(frame))
 
-    def run(backend: Backend) -> int:
-        value = operand(backend)
+    def run(frame: Frame) -> int:
+        value = operand(frame)
         for function in functions:
             value = function(value)
         return value
 
     return run
-
-
-def _not(value: int) -> int:
-    return int(not value)
-
-
-def show(value: int) -> str:
-    """A value for a message: decimal when small, else hex (negative values keep their sign)."""
-    if -10 < value < 10:
-        return str(value)
-    return f"{value:#x}" if value >= 0 else f"-{-value:#x}"
-
-
-def render(expr: nodes.Expr) -> str:
-    """The expression's source text (for messages)."""
-    return nodes.render_expr(expr)

@@ -24,8 +24,9 @@ from typing import Protocol
 
 from annotations.annotation import Output
 from harness.backend import Abort, Backend
-from harness.scenario.nodes import Program
-from harness.scenario.syntax import ScenarioSyntaxError
+from harness.scenario.interpret import Interpreter
+from harness.scenario.program import Program
+from harness.scenario.syntax import ScenarioSyntaxError, parse
 from harness.vfio.catalog import ErrorId
 
 
@@ -107,45 +108,38 @@ def execute(
     `not_utf8` names the files whose bytes are not UTF-8 (with the first bad byte): each is a
     syntax error at that place and does not run.
     """
-    from harness.scenario.check import Checker
-    from harness.scenario.interpret import run
-    from harness.scenario.syntax import parse
-
     bad = not_utf8 or {}
     parsed: list[tuple[str, Program | ScenarioSyntaxError]] = []
     for file, text in files:
-        if file in bad:
-            where = bad[file]
-            error = ScenarioSyntaxError(
-                where.file, where.line, where.column, where.message, where.hint
-            )
+        where = bad.get(file)
+        if where is not None:
+            error = ScenarioSyntaxError(file, where.line, where.column, where.message, where.hint)
             parsed.append((file, error))
             continue
         try:
             parsed.append((file, parse(text, file)))
         except ScenarioSyntaxError as error:
             parsed.append((file, error))
-    outputs: list[Output] = []
-    runs: list[FileRun] = []
-    checker = Checker()
-    broken = abort = None
+    interpreter = Interpreter(backend)
+    statuses: list[FileRun] = []
+    broken = False
+    abort: Abort | None = None
     for file, program in parsed:
         if isinstance(program, ScenarioSyntaxError):
-            outputs.append(syntax_output(program))
-            runs.append(FileRun(file, FileStatus.BROKEN))
-            broken = broken or program
-            continue
-        empty = not program.statements
-        if broken is not None:
-            runs.append(FileRun(file, FileStatus.BLOCKED, empty))
+            interpreter.outputs.append(syntax_output(program))
+            statuses.append(FileRun(file, FileStatus.BROKEN))
+            broken = True
+        elif broken:
+            statuses.append(FileRun(file, FileStatus.BLOCKED, program.empty))
         elif abort is not None:
-            runs.append(FileRun(file, FileStatus.UNREACHED, empty))
+            statuses.append(FileRun(file, FileStatus.UNREACHED, program.empty))
         else:
-            abort = run(checker.check(program), backend, outputs)
+            abort = interpreter.run(file, program)
             status = FileStatus.RAN if abort is None else FileStatus.STOPPED
-            runs.append(FileRun(file, status, empty))
+            statuses.append(FileRun(file, status, program.empty))
     errors = tuple(p for _, p in parsed if isinstance(p, ScenarioSyntaxError))
-    return Execution(tuple(outputs), errors, tuple(runs), {}, abort)
+    outputs = tuple(interpreter.outputs)
+    return Execution(outputs, errors, tuple(statuses), interpreter.runs, abort)
 
 
 def syntax_output(error: ScenarioSyntaxError) -> Output:

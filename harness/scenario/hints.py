@@ -10,27 +10,36 @@ ending with the usage of the statement on that line.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from harness.literals import SUFFIXES, too_long
 
 STATEMENTS = (
     "container",
     "window",
     "device",
+    "let",
     "attach",
     "map",
     "unmap",
     "alloc",
     "cfg",
+    "mmio",
     "msix",
     "irq",
+    "reset",
     "assert",
+    "for",
 )
+DECLARATIONS = ("container", "window", "device", "let")
 KEYWORDS = frozenset(
     (
         *STATEMENTS,
         *("bar", "rom", "all", "read", "write", "entry", "mask", "unmask", "enable"),
-        *("disable", "fmask", "io", "prefetch", "mem32", "mem64", "mmio32", "mmio64"),
+        *("disable", "fmask", "io", "prefetch", "mem32", "mem64", "mmio32", "mmio64", "in"),
         *("and", "or", "not"),
     )
 )
@@ -38,12 +47,21 @@ KEYWORDS = frozenset(
 EXPRESSION_START = frozenset({"NAME", "INT", "LPAR", "PLUS", "MINUS", "TILDE", "NOT"})
 
 USAGE = {
-    "container": "container NAME [mode=v2|v1] [pgsize=SIZE] [limit=N] [reserved=x86|none]",
+    "container": (
+        "container NAME [mode=v2|v1] [pgsize=SIZE] [limit=N] [reserved=x86|none] [aw=BITS]"
+    ),
     "window": "window mmio32|mmio64|io base=ADDRESS size=SIZE",
     "device": "device NAME BDF {   (members on the next lines, then '}' alone on its line)",
+    "let": "let NAME = EXPRESSION, e.g. let ram = 3G",
+    "for": "for NAME in FIRST..LAST {   (statements on the next lines, then '}' alone)",
     "attach": "attach DEVICE CONTAINER",
     "map": "map CONTAINER iova=… vaddr=… size=… [perm=rw|r|w|none]",
     "unmap": "unmap CONTAINER iova=… size=… [== VALUE]  or  unmap CONTAINER all [== VALUE]",
+    "mmio read": "mmio read DEVICE barN OFFSET [size=1|2|4|8] [== VALUE]",
+    "mmio write": "mmio write DEVICE barN OFFSET VALUE [size=1|2|4|8]",
+    "mmio": "mmio read DEVICE barN OFFSET [size=…] [== VALUE]  or  mmio write DEVICE barN OFFSET"
+    " VALUE",
+    "reset": "reset DEVICE",
     "alloc": "alloc DEVICE",
     "cfg read": "cfg read DEVICE OFFSET [size=1|2|4] [== VALUE]",
     "cfg write": "cfg write DEVICE OFFSET VALUE [size=1|2|4]",
@@ -64,7 +82,6 @@ MEMBER_USAGE = {
     "rom": "rom SIZE",
     "msix": "msix VECTORS table=BAR:OFFSET pba=BAR:OFFSET",
 }
-_SUFFIX = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 # A number that ends right before the column (the token found is glued to it).
 _NUMBER_BEFORE = re.compile(
     r"(?<![A-Za-z0-9_.])(0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9][0-9_]*[KMGT]?)\Z"
@@ -75,7 +92,7 @@ _OPERATORS_AFTER = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Context:
     """Where the parser stopped: `kind` is token, character, eol (end of line) or eof."""
 
@@ -86,11 +103,10 @@ class Context:
     value: str
     expected: frozenset[str]
 
-    @property
+    @functools.cached_property
     def source(self) -> str:
         """The text of the error's line."""
-        lines = self.text.split("\n")
-        return lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        return line_of(self.text, self.line)
 
     @property
     def before(self) -> str:
@@ -124,14 +140,21 @@ def late(c: Context) -> str | None:
         found = rule(c)
         if found is not None:
             return found
+    blocks = _open_blocks(c)
     if c.kind == "eof" and "RBRACE" in c.expected:
+        if blocks and blocks[-1][1] == "for":
+            return "add '}' on a line of its own after the loop's body"
         return "add '}' on a line of its own after the device's members"
     if {"BAR", "ROM", "RBRACE"} <= c.expected:
-        opened = _open_device(c)
-        where = f" opened on line {opened}" if opened else ""
+        where = f" opened on line {blocks[-1][0]}" if blocks else ""
         return (
             "device members are 'bar', 'rom' or 'msix', one per line; '}' alone on its line "
             f"ends the device{where}"
+        )
+    if blocks and blocks[-1][1] == "for" and c.words[:1] and c.words[0] in DECLARATIONS:
+        return (
+            f"a 'for' body holds operations only: declare '{c.words[0]}' before the loop"
+            f" (opened on line {blocks[-1][0]})"
         )
     operators = {"PLUS", "STAR", "COMP_OP"} & c.expected
     if c.kind == "token" and "_NL" in c.expected and c.value[:1].isalnum() and operators:
@@ -148,17 +171,19 @@ def _glued_to_number(c: Context) -> str | None:
     if number is None or not c.value[:1].isalpha():
         return None
     digits, word = number.group(1), c.value
+    if too_long(digits):
+        return None
     if (digits == "0" and word[0] in "xXbB") or digits[1:] in ("x", "X", "b", "B"):
         return "a hex number needs digits after 0x (0x1000), a binary one after 0b (0b101)"
     suffix = word[0].upper()
-    if digits[:2].lower() in ("0x", "0b") and suffix in _SUFFIX:
-        value = int(digits.replace("_", ""), 0) * _SUFFIX[suffix]
+    if digits[:2].lower() in ("0x", "0b") and suffix in SUFFIXES:
         scaled = int(digits.replace("_", ""), 0)
+        value = scaled * SUFFIXES[suffix]
         return (
             "size suffixes K M G T apply to decimal numbers only: "
             f"write {scaled}{suffix} or {value:#x}"
         )
-    if digits[-1] in _SUFFIX and word.lower() in ("b", "ib"):
+    if digits[-1] in SUFFIXES and word.lower() in ("b", "ib"):
         return f"write {digits}: size suffixes are 1024-based and take no 'B'"
     if digits[-1].isdigit() and word.lower() in ("k", "m", "g", "t"):
         return f"size suffixes are upper case: {digits}{word.upper()}"
@@ -188,10 +213,10 @@ def _characters(c: Context) -> str | None:
     value = c.value
     if c.kind == "token" and value in ("&", "|") and c.before.endswith(value):
         return "logic is written 'and', 'or', 'not'; '&' and '|' are bitwise"
+    if value == "=" and (c.kind == "character" or "COMP_OP" in c.expected):
+        return "did you mean '=='? A single '=' joins an option's key to its value (iova=0x1000)"
     if c.kind != "character":
         return None
-    if value == "=":
-        return "did you mean '=='? A single '=' joins an option's key to its value (iova=0x1000)"
     if value == "!":
         return "write 'not x' for negation; '!' only starts '!='"
     if value in "'\"`":
@@ -234,9 +259,12 @@ def _no_value_check(c: Context) -> str | None:
     if c.kind != "token" or c.value != "==" or not c.words:
         return None
     statement = c.words[0]
-    if statement in ("unmap", "cfg") and "__ANON_0" in c.expected:
+    if "CHECK" in c.expected:
         return None
-    return f"'{statement}' returns no value to check: only 'unmap' and 'cfg read' take '== VALUE'"
+    return (
+        f"'{statement}' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
+        " take '== VALUE'"
+    )
 
 
 def _unknown_statement(c: Context) -> str | None:
@@ -252,7 +280,8 @@ def _usage(c: Context) -> str | None:
     if not words:
         return None
     first = words[0]
-    if first in MEMBER_USAGE and (first != "msix" or _open_device(c)):
+    blocks = _open_blocks(c)
+    if first in MEMBER_USAGE and (first != "msix" or (blocks and blocks[-1][1] == "device")):
         return f"usage: {MEMBER_USAGE[first]}"
     if len(words) > 1 and f"{first} {words[1]}" in USAGE:
         return f"usage: {USAGE[f'{first} {words[1]}']}"
@@ -261,18 +290,44 @@ def _usage(c: Context) -> str | None:
     return None
 
 
-def unclosed_device(c: Context) -> int | None:
-    """At the end of the file inside a device block: the line of that device's header."""
-    return _open_device(c) if c.kind == "eof" and "RBRACE" in c.expected else None
+def unclosed_block(c: Context) -> tuple[int, str] | None:
+    """At the end of the file inside a block: its header line and 'device' or 'for' loop."""
+    if c.kind != "eof" or "RBRACE" not in c.expected:
+        return None
+    blocks = _open_blocks(c)
+    if not blocks:
+        return None
+    line, kind = blocks[-1]
+    return line, "device" if kind == "device" else "'for' loop"
 
 
-def _open_device(c: Context) -> int | None:
-    """The line of the device header whose block is open at the error's line, if any."""
-    opened = None
-    for number, line in enumerate(c.text.split("\n")[: c.line], start=1):
+def _open_blocks(c: Context) -> list[tuple[int, str]]:
+    """The blocks open at the error's line, outermost first: (header line, 'device' or 'for')."""
+    opened: list[tuple[int, str]] = []
+    for number, line in enumerate(_lines(c.text, c.line), start=1):
         stripped = line.split("//", 1)[0].strip()
-        if stripped.startswith("device ") and stripped.endswith("{"):
-            opened = number
-        elif stripped.startswith("}"):
-            opened = None
+        if stripped.endswith("{") and stripped.split(maxsplit=1)[0] in ("device", "for"):
+            opened.append((number, stripped.split(maxsplit=1)[0]))
+        elif stripped.startswith("}") and opened:
+            opened.pop()
     return opened
+
+
+def _lines(text: str, count: int) -> Iterator[str]:
+    """The first `count` lines of `text`, one at a time (a long file is never split whole)."""
+    start = 0
+    for _ in range(count):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def line_of(text: str, number: int) -> str:
+    """Line `number` (1-based) of `text`, or "" past its end."""
+    for index, line in enumerate(_lines(text, number), start=1):
+        if index == number:
+            return line
+    return ""

@@ -1,20 +1,35 @@
 """The scenario AST: one frozen class per grammar rule, built by `transform.py`.
 
-Statements and device members carry `file`, `line` and `column` (1-based) of their first
-token; these positions are excluded from equality so that a program rendered back to text and
-parsed again compares equal. Integer literals keep their source text for messages.
-`render_program` writes a program back in the language (the inverse of parsing).
+Statements and device members carry the 1-based `line` of their first token (the file is the
+caller's to know); positions are left out of equality, so that a program written back to text
+(`printer.py`) and parsed again compares equal. Integer literals keep their source text for
+messages. Wherever a statement takes an integer it holds an `Expr` (a literal, a name bound by
+`let` or `for`, or any expression written in parentheses).
+
+Nodes pickle as their class and field values (`program.py` packs the statements of a long file
+that way): the default for slotted dataclasses looks up the fields of each object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+
+class Packable:
+    """Pickled as `(class, field values)`, rebuilt by the class's own constructor."""
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...]  # the dataclass's fields, in constructor order
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), tuple([getattr(self, name) for name in self.__match_args__])
+
 
 # ---------------------------------------------------------------- expressions
 
 
-class Expr:
+class Expr(Packable):
     """Base of expression nodes."""
 
     __slots__ = ()
@@ -22,7 +37,7 @@ class Expr:
 
 @dataclass(frozen=True, slots=True)
 class IntLit(Expr):
-    """An integer literal (`value` unbounded here; the checker limits it to 64 bits)."""
+    """An integer literal (`value` unbounded here; where it is used decides its range)."""
 
     value: int
     text: str
@@ -30,7 +45,7 @@ class IntLit(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Ref(Expr):
-    """A name with attributes and at most one call: `gpu0.msix.masked(3)`, `c0.mappings`."""
+    """A name with attributes and at most one call: `gpu0.msix.masked(3)`, `c0.mappings`, `v`."""
 
     name: str
     attrs: tuple[str, ...] = ()
@@ -82,72 +97,72 @@ class Not(Expr):
 
 
 @dataclass(frozen=True, slots=True)
-class Location:
-    """`BAR:OFFSET`, the value of an MSI-X `table=` or `pba=` option."""
+class Location(Packable):
+    """`BAR:OFFSET`, the value of an MSI-X `table=` or `pba=` option (literals only)."""
 
     bar: int
     offset: int
     text: str
 
 
-OptionValue: TypeAlias = int | str | Location
-
-
 @dataclass(frozen=True, slots=True)
-class Option:
-    """`key=value`; a number keeps its source text in `text` (the word or `B:O` otherwise)."""
+class Option(Packable):
+    """`key=(EXPR)`: an option whose value is an expression."""
 
     key: str
-    value: OptionValue
-    text: str
+    value: Expr
+
+
+# An option as written: the token `key=value` (its value a number, a word or name, or
+# BAR:OFFSET: what it means depends on the option, which the checker knows, so the text is kept
+# as it stands), or an Option for `key=(EXPR)`.
+Written: TypeAlias = str | Option
 
 
 # ---------------------------------------------------------------- statements
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
-    """Where a statement or member starts."""
+class Node(Packable):
+    """Where a statement or device member starts (its first token's line)."""
 
-    file: str = field(compare=False)
     line: int = field(compare=False)
-    column: int = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class BarMember(Node):
     """`bar N mem32|mem64|io [prefetch] SIZE` (`io prefetch` is the backend's error)."""
 
-    index: int
+    index: Expr
     kind: str
     prefetch: bool
-    size: int
+    size: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class RomMember(Node):
     """`rom SIZE`."""
 
-    size: int
+    size: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class MsixMember(Node):
     """`msix VECTORS table=BAR:OFFSET pba=BAR:OFFSET`."""
 
-    vectors: int
-    options: tuple[Option, ...]
+    vectors: Expr
+    options: tuple[Written, ...]
 
 
-Member: TypeAlias = BarMember | RomMember | MsixMember
+DeviceMember: TypeAlias = BarMember | RomMember | MsixMember
 
 
 @dataclass(frozen=True, slots=True)
 class ContainerDecl(Node):
-    """`container NAME [mode=] [pgsize=] [limit=] [reserved=]`."""
+    """`container NAME [mode=] [pgsize=] [limit=] [reserved=] [aw=]`."""
 
     name: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +170,7 @@ class WindowDecl(Node):
     """`window mmio32|mmio64|io base=A size=S`."""
 
     kind: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +179,15 @@ class DeviceDecl(Node):
 
     name: str
     bdf: str
-    members: tuple[Member, ...]
+    members: tuple[DeviceMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LetDecl(Node):
+    """`let NAME = EXPR`."""
+
+    name: str
+    expr: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +203,7 @@ class Map(Node):
     """`map C iova= vaddr= size= [perm=]`."""
 
     container: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +211,16 @@ class Unmap(Node):
     """`unmap C iova= size= [== EXPR]`."""
 
     container: str
-    options: tuple[Option, ...]
+    options: tuple[Written, ...]
     check: Expr | None
 
 
 @dataclass(frozen=True, slots=True)
 class UnmapAll(Node):
-    """`unmap C all [== EXPR]`."""
+    """`unmap C all [iova=] [size=] [== EXPR]`."""
 
     container: str
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -212,8 +236,8 @@ class CfgRead(Node):
     """`cfg read DEVICE OFFSET [size=] [== EXPR]`."""
 
     device: str
-    offset: int
-    options: tuple[Option, ...]
+    offset: Expr
+    options: tuple[Written, ...]
     check: Expr | None
 
 
@@ -222,9 +246,39 @@ class CfgWrite(Node):
     """`cfg write DEVICE OFFSET VALUE [size=]`."""
 
     device: str
-    offset: int
-    value: int
-    options: tuple[Option, ...]
+    offset: Expr
+    value: Expr
+    options: tuple[Written, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BarName(Packable):
+    """`barN` in an `mmio` statement: the BAR index and the name as written."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MmioRead(Node):
+    """`mmio read DEVICE barN OFFSET [size=] [== EXPR]`."""
+
+    device: str
+    bar: BarName
+    offset: Expr
+    options: tuple[Written, ...]
+    check: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class MmioWrite(Node):
+    """`mmio write DEVICE barN OFFSET VALUE [size=]`."""
+
+    device: str
+    bar: BarName
+    offset: Expr
+    value: Expr
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +286,8 @@ class MsixEntry(Node):
     """`msix entry DEVICE VECTOR addr= data=`."""
 
     device: str
-    vector: int
-    options: tuple[Option, ...]
+    vector: Expr
+    options: tuple[Written, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +296,7 @@ class MsixVector(Node):
 
     action: str
     device: str
-    vector: int
+    vector: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +313,14 @@ class Irq(Node):
     """`irq DEVICE VECTOR`."""
 
     device: str
-    vector: int
+    vector: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Reset(Node):
+    """`reset DEVICE` (function-level reset)."""
+
+    device: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,191 +330,43 @@ class Assert(Node):
     expr: Expr
 
 
-Statement: TypeAlias = (
-    ContainerDecl
-    | WindowDecl
-    | DeviceDecl
-    | Attach
+@dataclass(frozen=True, slots=True)
+class For(Node):
+    """`for NAME in FIRST..LAST {` operations `}` (bounds inclusive)."""
+
+    name: str
+    first: Expr
+    last: Expr
+    body: tuple[Operation, ...]
+
+
+Declaration: TypeAlias = ContainerDecl | WindowDecl | DeviceDecl | LetDecl
+Operation: TypeAlias = (
+    Attach
     | Map
     | Unmap
     | UnmapAll
     | Alloc
     | CfgRead
     | CfgWrite
+    | MmioRead
+    | MmioWrite
     | MsixEntry
     | MsixVector
     | MsixControl
     | Irq
+    | Reset
     | Assert
+    | For
 )
+Statement: TypeAlias = Declaration | Operation
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
-    """A parsed file: its statements in order."""
-
-    file: str
-    statements: tuple[Statement, ...]
-
-
-# ---------------------------------------------------------------- rendering back to text
-
-# Binding strength of each operator, as in Python (higher binds tighter).
-_PRECEDENCE = {
-    "or": 1,
-    "and": 2,
-    "not": 3,
-    "cmp": 4,
-    "|": 5,
-    "^": 6,
-    "&": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-    "unary": 11,
-    "atom": 12,
-}
-
-
-def _strength(expr: Expr) -> int:
-    if isinstance(expr, BoolOp):
-        return _PRECEDENCE[expr.op]
-    if isinstance(expr, Not):
-        return _PRECEDENCE["not"]
-    if isinstance(expr, Compare):
-        return _PRECEDENCE["cmp"]
-    if isinstance(expr, Binary):
-        return _PRECEDENCE[expr.op]
-    if isinstance(expr, Unary):
-        return _PRECEDENCE["unary"]
-    return _PRECEDENCE["atom"]
-
-
-def continues_chain(expr: Binary | BoolOp) -> bool:
-    """Whether the left operand is an operation of the same precedence level (`a + b - c`)."""
-    left = expr.left
-    return type(left) is type(expr) and _PRECEDENCE[left.op] == _PRECEDENCE[expr.op]
-
-
-def chain(expr: Binary | BoolOp) -> tuple[Expr, list[tuple[str, Expr]]]:
-    """A left-associative chain flattened: `a + b - c` is (a, [("+", b), ("-", c)]).
-
-    Iterative, so that a flat expression of any length (as long as one line) never recurses
-    once per operator: links are the operators of one precedence level (one `and`/`or`).
-    """
-    strength = _strength(expr)
-    links: list[tuple[str, Expr]] = []
-    node: Expr = expr
-    while isinstance(node, Binary | BoolOp) and _strength(node) == strength:
-        links.append((node.op, node.right))
-        node = node.left
-    links.reverse()
-    return node, links
-
-
-def _wrap(expr: Expr, minimum: int) -> str:
-    text = render_expr(expr)
-    return f"({text})" if _strength(expr) < minimum else text
-
-
-def render_expr(expr: Expr) -> str:
-    """The expression as source text, with only the parentheses its structure needs."""
-    if isinstance(expr, IntLit):
-        return expr.text
-    if isinstance(expr, Ref):
-        path = ".".join((expr.name, *expr.attrs))
-        return path if expr.arg is None else f"{path}({render_expr(expr.arg)})"
-    if isinstance(expr, Unary | Not):
-        # A run of prefix operators in a loop (`- - ~x`, `not not x`): any length.
-        prefix: list[str] = []
-        node: Unary | Not = expr
-        while True:
-            op, minimum = (
-                (node.op, _PRECEDENCE["unary"])
-                if isinstance(node, Unary)
-                else ("not ", _PRECEDENCE["not"])
-            )
-            prefix.append(op)
-            operand = node.operand
-            if not isinstance(operand, Unary | Not) or _strength(operand) < minimum:
-                return "".join(prefix) + _wrap(operand, minimum)
-            node = operand
-    if isinstance(expr, Binary | BoolOp):
-        strength = _strength(expr)
-        first, links = chain(expr)
-        # Left-associative: a right operand needs parentheses at equal strength.
-        parts = [_wrap(first, strength)]
-        for op, operand in links:
-            parts += [op, _wrap(operand, strength + 1)]
-        return " ".join(parts)
-    if isinstance(expr, Compare):
-        strength = _PRECEDENCE["cmp"] + 1
-        parts = [_wrap(expr.first, strength)]
-        for op, operand in expr.rest:
-            parts += [op, _wrap(operand, strength)]
-        return " ".join(parts)
-    raise TypeError(f"not an expression: {expr!r}")
-
-
-def _options(options: tuple[Option, ...]) -> str:
-    return "".join(f" {option.key}={option.text}" for option in options)
-
-
-def _check(check: Expr | None) -> str:
-    return "" if check is None else f" == {render_expr(check)}"
-
-
-def render_member(member: Member) -> str:
-    """A device member as one line of source text (without indentation)."""
-    if isinstance(member, BarMember):
-        prefetch = " prefetch" if member.prefetch else ""
-        return f"bar {member.index} {member.kind}{prefetch} {member.size:#x}"
-    if isinstance(member, RomMember):
-        return f"rom {member.size:#x}"
-    return f"msix {member.vectors}{_options(member.options)}"
-
-
-def render_statement(statement: Statement) -> str:
-    """A statement as source text (a device declaration spans several lines)."""
-    match statement:
-        case ContainerDecl(name=name, options=options):
-            return f"container {name}{_options(options)}"
-        case WindowDecl(kind=kind, options=options):
-            return f"window {kind}{_options(options)}"
-        case DeviceDecl(name=name, bdf=bdf, members=members):
-            body = "".join(f"    {render_member(member)}\n" for member in members)
-            return f"device {name} {bdf} {{\n{body}}}"
-        case Attach(device=device, container=container):
-            return f"attach {device} {container}"
-        case Map(container=container, options=options):
-            return f"map {container}{_options(options)}"
-        case Unmap(container=container, options=options, check=check):
-            return f"unmap {container}{_options(options)}{_check(check)}"
-        case UnmapAll(container=container, check=check):
-            return f"unmap {container} all{_check(check)}"
-        case Alloc(device=device):
-            return f"alloc {device}"
-        case CfgRead(device=device, offset=offset, options=options, check=check):
-            return f"cfg read {device} {offset:#x}{_options(options)}{_check(check)}"
-        case CfgWrite(device=device, offset=offset, value=value, options=options):
-            return f"cfg write {device} {offset:#x} {value:#x}{_options(options)}"
-        case MsixEntry(device=device, vector=vector, options=options):
-            return f"msix entry {device} {vector}{_options(options)}"
-        case MsixVector(action=action, device=device, vector=vector):
-            return f"msix {action} {device} {vector}"
-        case MsixControl(action=action, device=device, state=state):
-            return f"msix {action} {device}" + ("" if state is None else f" {state}")
-        case Irq(device=device, vector=vector):
-            return f"irq {device} {vector}"
-        case Assert(expr=expr):
-            return f"assert {render_expr(expr)}"
-    raise TypeError(f"not a statement: {statement!r}")
-
-
-def render_program(statements: tuple[Statement, ...]) -> str:
-    """Statements as a scenario file's text, one per line."""
-    return "".join(f"{render_statement(statement)}\n" for statement in statements)
+def lines_of(body: tuple[Operation, ...]) -> list[int]:
+    """The line of every statement in a `for` body, nested bodies included (in order)."""
+    lines: list[int] = []
+    for statement in body:
+        lines.append(statement.line)
+        if isinstance(statement, For):
+            lines += lines_of(statement.body)
+    return lines

@@ -1,30 +1,43 @@
 """The parser boundary: scenario text in, a `Program` or one located `ScenarioSyntaxError` out.
 
-lark's exceptions never leave this module. One LALR parser per process, built lazily, with the
-transformer inline (no parse tree) and the lexer of `lexer.py` (the same tokens as lark's
-contextual lexer, faster: bench/scenarios.py). A syntax error names the line and column, what
-was found and, in words, what was expected there, with a hint for the common slips.
+lark's exceptions never leave this module. One LALR parser per process (lark's own contextual
+lexer, the transformer inline so that no parse tree is built), built on first use. A syntax
+error names the line and column, what was found and, in words, what was expected there, with a
+hint for the common slips (`hints.py`).
+
+Limits: at most `MAX_NESTING` parentheses open at once, prefix operators in a row (`- - x`,
+`not not x`) and `for` bodies inside one another; literals of at most `literals.MAX_LITERAL`
+characters. Beyond them the file has a syntax error at that token. A text that might come near
+a nesting limit (counting its parentheses, braces and prefix operators says so) is parsed token
+by token through lark's interactive parser, each token checked before lark takes it, so in text
+order and before lark's stack can grow with them; any other text is parsed in one call. A
+literal's length is checked where the transformer converts it.
+
+The statements come back as a `Program` (`program.py`), which keeps a long file's statements
+packed in chunks.
 """
 
 from __future__ import annotations
 
-import threading
+import functools
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF
-from lark.grammar import Rule
 from lark.lexer import PatternStr
 
 from annotations.lark_cache import cache_file
 from harness.errors import HintedError
+from harness.literals import INT
 from harness.scenario import hints
-from harness.scenario.lexer import ScenarioLexer
-from harness.scenario.nodes import Program, Statement
-from harness.scenario.transform import ScenarioTransformer
+from harness.scenario.program import Program, Statements
+from harness.scenario.transform import LiteralTooLong, ScenarioTransformer
 
 GRAMMAR = Path(__file__).with_name("scenario.lark")
+MAX_NESTING = 32  # open parentheses, prefix operators in a row, `for` bodies in one another
 
 # What a terminal means to someone writing a scenario (keywords are quoted from the grammar).
 # Every terminal that is not a literal string is here (a test audits it); literals are quoted.
@@ -32,15 +45,20 @@ _WORDS = {
     "NAME": "a name",
     "INT": "a number",
     "BDF": "a PCI address such as 0000:01:00.0",
+    "BAR_NAME": "a BAR such as bar0",
     "_NL": "end of line",
     "$END": "end of file",
     "COMP_OP": "a comparison",
     "OPTION": "an option key=value",
+    "OPTION_KEY": "an option key=(expression)",  # named only where it alone is expected
     "COMMENT": "a comment",
     "WS": "a space",
 }
 _OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "or", "and"}
 _STATEMENT_TERMINALS = frozenset(word.upper() for word in hints.STATEMENTS)
+_PREFIX = frozenset({"MINUS", "PLUS", "TILDE", "NOT"})
+_KEYWORD = re.compile(r"([a-z0-9]+)\(\?!\[A-Za-z0-9_=\]\)")  # `map(?![A-Za-z0-9_=])`
+_OPTION_HINT = "options are written key=value without spaces, e.g. iova=0x100000"
 
 
 class ScenarioSyntaxError(HintedError):
@@ -59,125 +77,279 @@ class ScenarioSyntaxError(HintedError):
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class _Parser:
-    """The lazily built parser and the transformer it calls; a lock guards `file`."""
+class _Limit(Exception):
+    """A token beyond one of the parser's limits (raised from the token stream, never escapes)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lark: Lark | None = None
-        self._transformer = ScenarioTransformer()
-        self._words: dict[str, str] = {}
+    def __init__(self, token: Token, message: str, hint: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.line = token.line or 1
+        self.column = (token.column or 1) + offset
+        self.message = message
+        self.hint = hint
 
-    def lark(self) -> Lark:
-        """The one LALR parser of this process."""
-        if self._lark is None:
-            self._lark = Lark(
-                GRAMMAR.read_text(encoding="utf-8"),
-                parser="lalr",
-                lexer=ScenarioLexer,
-                transformer=self._transformer,
-                maybe_placeholders=False,
-                # The grammar analysis, kept between runs: 88 ms -> 18 ms per process.
-                cache=cache_file("scenario", lark.__version__),
-            )
-            _quicken(self._lark)
-            for terminal in self._lark.terminals:
-                if isinstance(terminal.pattern, PatternStr):
-                    self._words[terminal.name] = f"'{terminal.pattern.value}'"
-        return self._lark
 
-    def word(self, terminal: str) -> str:
-        """What `terminal` means in words."""
-        return _WORDS.get(terminal) or self._words.get(terminal, terminal)
+# Quick scans of a text (at C speed) that find every place a nesting limit could be passed,
+# and some more: a line with more than MAX_NESTING '(' in all; more than half as many prefix
+# symbols or `not`s in a row (a run is `not`s, then symbols); more than MAX_NESTING blocks open.
+_PARENTHESES = re.compile(rf"\((?:[^\n(]*\(){{{MAX_NESTING}}}")
+_SYMBOLS = re.compile(rf"[-+~](?:[ \t]*[-+~]){{{MAX_NESTING // 2}}}")
+_NOTS = re.compile(rf"not(?:[ \t]+not\b){{{MAX_NESTING // 2}}}")
+_BLOCK_ENDS = re.compile(r"(\{)[ \t]*(?://[^\n]*)?$|^[ \t]*\}", re.M)
 
-    def parse(self, text: str, file: str) -> Program:
-        """Parse one file's text (a leading BOM is dropped, a missing final newline supplied)."""
-        if text.startswith("\ufeff"):
-            text = text[1:]  # as `harness.sources.decode` does: Windows editors write one
-        if not text.endswith("\n"):
-            text += "\n"
-        lark = self.lark()
-        with self._lock:
-            self._transformer.file = file
-            try:
-                statements: tuple[Statement, ...] = lark.parse(text)  # type: ignore[assignment]
-            except UnexpectedInput as error:
-                raise self._located(error, text, file) from None
-        return Program(file, statements)
 
-    def _located(self, error: UnexpectedInput, text: str, file: str) -> ScenarioSyntaxError:
-        line = error.line if error.line and error.line > 0 else text.count("\n") or 1
-        column = error.column if error.column and error.column > 0 else 1
-        token: Token | None = None
-        if isinstance(error, UnexpectedCharacters):
-            value = text[error.pos_in_stream or 0]
-            kind, found = "character", f"character {value!r}"
-            expected = set(error.allowed or ())
-        elif isinstance(error, UnexpectedToken):
-            token = error.token
-            value, found = str(token.value), self._found(token)
-            kind = {"_NL": "eol", "$END": "eof"}.get(token.type, "token")
-            expected = set(error.expected)
-            if error.interactive_parser is not None:
-                # LALR's default reductions widen `expected`; ask what really fits here.
-                accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
-                expected = set(accepts) or expected
-        elif isinstance(error, UnexpectedEOF):
-            value, kind, found = "", "eof", "end of file"
-            expected = set(error.expected)
-        else:  # pragma: no cover - lark raises only the three kinds above
-            value, kind, found, expected = "", "token", "input", set()
-        # Only terminals have words; a parser state also lists rules (never shown to a user).
-        expected = {name for name in expected if name in self._words or name in _WORDS}
-        context = hints.Context(text, line, column, kind, value, frozenset(expected))
-        header = hints.unclosed_device(context)
-        if header is not None:
-            # As Python reports "'(' was never closed": at the opening, where it is annotated.
-            source = text.split("\n")[header - 1]
-            column = source.find("{") + 1 or 1
-            message = "this device's '{' is never closed: the file ends before its '}'"
-            return ScenarioSyntaxError(file, header, column, message, hints.late(context))
-        hint = hints.early(context)
-        if hint is None and token is not None and "OPTION" in expected:
-            option = _option_error(token, text, file)
-            if option is not None:
-                return option
-        words = self._expected_words(expected)
-        message = f"unexpected {found}"
-        if words:
-            message += f"; expected {words}"
-        if hint is None:
-            hint = hints.late(context)
-        if hint is None and "OPTION" in expected:
-            hint = _OPTION_HINT
-        return ScenarioSyntaxError(file, line, column, message, hint)
+def _near_a_limit(text: str) -> bool:
+    """Whether a nesting limit might be passed in `text` (if not, none is)."""
+    if _PARENTHESES.search(text) or _SYMBOLS.search(text) or _NOTS.search(text):
+        return True
+    if text.count("{") <= MAX_NESTING:
+        return False
+    depth = 0
+    for end in _BLOCK_ENDS.finditer(text):
+        depth += 1 if end.group(1) else -1
+        if depth > MAX_NESTING:
+            return True
+    return False
 
-    def _found(self, token: Token) -> str:
-        if token.type in ("_NL", "$END"):
-            return _WORDS[token.type]
-        return f"'{token.value}'"
 
-    def _expected_words(self, expected: set[str]) -> str:
-        if len(expected & _STATEMENT_TERMINALS) > 4:
-            # At the start of a line: blank lines and the end of the file need no mention.
-            words = ["a statement such as 'map', 'unmap', 'cfg' or 'assert'"]
-            expected = expected - _STATEMENT_TERMINALS - {"_NL", "$END"}
-        elif expected | {"NOT"} >= hints.EXPRESSION_START:
-            words = ["an expression"]
-            expected = expected - hints.EXPRESSION_START
+def _checked(tokens: Iterator[Token]) -> Iterator[Token]:
+    """The tokens unchanged; `_Limit` at the first one beyond a limit, before lark takes it."""
+    parentheses = prefix = blocks = 0
+    for token in tokens:
+        kind = token.type
+        if kind in _PREFIX:
+            prefix += 1
+            if prefix > MAX_NESTING:
+                raise _Limit(
+                    token,
+                    f"more than {MAX_NESTING} prefix operators in a row",
+                    "write the operators once: - - x is x, not not x is x != 0",
+                )
+            yield token
+            continue
+        prefix = 0
+        if kind == "LPAR":
+            parentheses += 1
+            if parentheses > MAX_NESTING:
+                raise _Limit(
+                    token,
+                    f"expression nested too deeply: more than {MAX_NESTING} parentheses open",
+                    "bind parts of the expression to names with 'let' and use those",
+                )
+        elif kind == "RPAR":
+            parentheses -= 1
+        elif kind == "_NL":
+            parentheses = 0
+        elif kind == "LBRACE":
+            blocks += 1
+            if blocks > MAX_NESTING:
+                raise _Limit(
+                    token,
+                    f"more than {MAX_NESTING} 'for' bodies inside one another",
+                    "loop over a range of the product of the bounds in fewer loops",
+                )
+        elif kind == "RBRACE":
+            blocks -= 1
+        yield token
+
+
+@functools.cache
+def _lark() -> Lark:
+    """The process's LALR parser, with the inline transformer."""
+    return Lark(
+        GRAMMAR.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        transformer=ScenarioTransformer(),
+        maybe_placeholders=False,
+        cache=cache_file("scenario", lark.__version__),
+    )
+
+
+@functools.cache
+def _literal_words() -> dict[str, str]:
+    """Each keyword or symbol terminal quoted: `MAP` -> `'map'`, `LPAR` -> `'('`."""
+    words = {}
+    for terminal in _lark().terminals:
+        pattern = terminal.pattern
+        if isinstance(pattern, PatternStr):
+            words[terminal.name] = f"'{pattern.value}'"
         else:
-            words = []
-        words += sorted({self.word(name) for name in expected}, key=_word_order)
-        operators = [w for w in words if w.strip("'") in _OPERATORS]
-        if operators and (len(operators) > 2 or {"RPAR", "_NL"} & expected):
-            # After a complete operand every operator is possible; one phrase says it.
-            words = [w for w in words if w not in operators] + ["an operator"]
-        if len(words) <= 1:
-            return "".join(words)
-        return ", ".join(words[:-1]) + " or " + words[-1]
+            keyword = _KEYWORD.fullmatch(pattern.value)
+            if keyword is not None:
+                words[terminal.name] = f"'{keyword.group(1)}'"
+    return words
 
 
-_OPTION_HINT = "options are written key=value without spaces, e.g. iova=0x100000"
+def word(terminal: str) -> str:
+    """What `terminal` means in words."""
+    return _WORDS.get(terminal) or _literal_words().get(terminal, terminal)
+
+
+def parse(text: str, file: str = "<text>") -> Program:
+    """Parse scenario text; raises `ScenarioSyntaxError` (and nothing from lark).
+
+    A leading byte order mark is dropped and a missing final newline supplied.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]  # as `harness.sources.decode` does: Windows editors write one
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        statements = _parse_checked(text) if _near_a_limit(text) else _lark().parse(text)
+    except (_Limit, LiteralTooLong) as limit:
+        raise ScenarioSyntaxError(
+            file, limit.line, limit.column, limit.message, limit.hint
+        ) from None
+    except UnexpectedInput as error:
+        raise _located(error, text, file) from None
+    return Program(file, statements)  # type: ignore[arg-type]
+
+
+def _parse_checked(text: str) -> Statements:
+    """Parse token by token (lark's public interactive parser), checking each against the
+    limits before lark takes it: for texts that might reach one."""
+    parser = _lark().parse_interactive(text)
+    last: Token | None = None
+    try:
+        for token in _checked(parser.iter_parse()):
+            last = token
+        return parser.feed_eof(last)  # type: ignore[no-any-return, no-untyped-call]
+    except UnexpectedInput as error:
+        if error.interactive_parser is None:  # as lark's own parse() sets it
+            error.interactive_parser = parser
+        raise
+
+
+def _located(error: UnexpectedInput, text: str, file: str) -> ScenarioSyntaxError:
+    line = error.line if error.line and error.line > 0 else text.count("\n") or 1
+    column = error.column if error.column and error.column > 0 else 1
+    position = _position(error)
+    if position is not None:
+        malformed = _malformed_number(text, position, file, line, column)
+        if malformed is not None:
+            return malformed
+    token: Token | None = None
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        value, found = str(token.value), _found(token)
+        kind = {"_NL": "eol", "$END": "eof"}.get(token.type, "token")
+        expected = set(error.expected)
+        if error.interactive_parser is not None:
+            # LALR's default reductions widen `expected`; ask what really fits here.
+            accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+            expected = set(accepts) or expected
+        if token.type == "BDF" and "BDF" not in expected:
+            # Only the catch-all BDF matched here: no token of the language starts so.
+            value = value[0]
+            kind, found, token = "character", f"character {value!r}", None
+    elif isinstance(error, UnexpectedCharacters):
+        value = text[error.pos_in_stream or 0]
+        kind, found = "character", f"character {value!r}"
+        expected = set(error.allowed or ())
+        if error.interactive_parser is not None:
+            accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+            expected = set(accepts) or expected
+    elif isinstance(error, UnexpectedEOF):
+        value, kind, found = "", "eof", "end of file"
+        expected = set(error.expected)
+    else:  # pragma: no cover - lark raises only the three kinds above
+        value, kind, found, expected = "", "token", "input", set()
+    # Only terminals have words; a parser state also lists rules (never shown to a user).
+    expected = {name for name in expected if name in _WORDS or name in _literal_words()}
+    expected -= {"COMMENT", "WS"}
+    context = hints.Context(text, line, column, kind, value, frozenset(expected))
+    header = hints.unclosed_block(context)
+    if header is not None:
+        # As Python reports "'(' was never closed": at the opening, where it is annotated.
+        number, what = header
+        source = hints.line_of(text, number)
+        column = source.rfind("{") + 1 or 1
+        message = f"this {what}'s '{{' is never closed: the file ends before its '}}'"
+        return ScenarioSyntaxError(file, number, column, message, hints.late(context))
+    hint = hints.early(context)
+    if hint is None and token is not None and "OPTION" in expected:
+        option = _option_error(token, text, file)
+        if option is not None:
+            return option
+    words = _expected_words(expected)
+    message = f"unexpected {found}"
+    if words:
+        message += f"; expected {words}"
+    if hint is None:
+        hint = hints.late(context)
+    if hint is None and "OPTION" in expected:
+        hint = _OPTION_HINT
+    return ScenarioSyntaxError(file, line, column, message, hint)
+
+
+def _position(error: UnexpectedInput) -> int | None:
+    """Where in the text the error is (the offending token's or character's offset)."""
+    if isinstance(error, UnexpectedToken):
+        position: int | None = error.token.start_pos
+        return position
+    if isinstance(error, UnexpectedCharacters):
+        return error.pos_in_stream
+    return None
+
+
+_WORD_AT = re.compile(r"\w+")
+_NUMBER_START = re.compile(r"0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9][0-9_]*[KMGT]?")
+
+
+def _malformed_number(
+    text: str, position: int, file: str, line: int, column: int
+) -> ScenarioSyntaxError | None:
+    """A word that starts like a number but is none (`4k`, `0x10K`, `4KB`, `1and`): an error at
+    the first character that makes it no number, with the hint for that slip."""
+    word = _WORD_AT.match(text, position)
+    if word is None or not word.group()[0].isdigit() or INT.fullmatch(word.group()):
+        return None
+    number = _NUMBER_START.match(word.group())
+    assert number is not None  # a word starting with a digit starts with a number
+    cut = number.end() if number.end() < len(word.group()) else len(word.group()) - 1
+    rest = word.group()[cut:]
+    context = hints.Context(text, line, column + cut, "token", rest, frozenset())
+    message = f"unexpected '{rest}': '{word.group()}' is not a number"
+    hint = hints.early(context)
+    if hint is None or hint.startswith(f"'{word.group()}' is not a number"):
+        hint = _NUMBER_HINT
+    return ScenarioSyntaxError(file, line, column + cut, message, hint)
+
+
+_NUMBER_HINT = (
+    "numbers are decimal (4096, with a suffix 4K 2M 1G 1T), hex (0x1000) or binary (0b101)"
+)
+
+
+def _found(token: Token) -> str:
+    if token.type in ("_NL", "$END"):
+        return _WORDS[token.type]
+    return f"'{token.value}'"
+
+
+def _expected_words(expected: set[str]) -> str:
+    if "OPTION" in expected:
+        expected = expected - {"OPTION_KEY"}  # `key=(expression)` is one of its forms
+    if len(expected & _STATEMENT_TERMINALS) > 4:
+        # At the start of a line: blank lines and the end of the file need no mention.
+        words = ["a statement such as 'map', 'unmap', 'cfg' or 'assert'"]
+        expected = expected - _STATEMENT_TERMINALS - {"_NL", "$END", "FOR", "LET"}
+        if "RBRACE" in expected:
+            words.append("'}'")
+            expected = expected - {"RBRACE"}
+    elif expected | {"NOT"} >= hints.EXPRESSION_START:
+        words = ["an expression"]
+        expected = expected - hints.EXPRESSION_START
+    else:
+        words = []
+    words += sorted({word(name) for name in expected}, key=_word_order)
+    operators = [w for w in words if w.strip("'") in _OPERATORS]
+    if operators and (len(operators) > 2 or {"RPAR", "_NL"} & expected):
+        # After a complete operand every operator is possible; one phrase says it.
+        words = [w for w in words if w not in operators] + ["an operator"]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | None:
@@ -187,71 +359,28 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     line, column = token.line or 1, token.column or 1
     end = token.start_pos + len(token)
     rest = text[end : text.find("\n", end)]
-    hint = _OPTION_HINT
     if rest.lstrip(" \t").startswith("=") and not rest.startswith("="):
         message = f"option '{token}' has a space before '='"
-        return ScenarioSyntaxError(file, line, column + len(token), message, hint)
+        return ScenarioSyntaxError(file, line, column + len(token), message, _OPTION_HINT)
     if not rest.startswith("="):
         message = f"unexpected '{token}'; expected an option key=value or end of line"
-        return ScenarioSyntaxError(file, line, column, message, hint)
+        return ScenarioSyntaxError(file, line, column, message, _OPTION_HINT)
     value_column = column + len(token) + 1
+    malformed = _malformed_number(text, end + 1, file, line, value_column)
+    if malformed is not None:
+        return malformed
     value = rest[1:].split(maxsplit=1)[0] if rest[1:].strip() else ""
     if not value or rest[1] in " \t":
-        message = f"option '{token}=' needs a value: a number, a word or BAR:OFFSET"
+        message = f"option '{token}=' needs a value: a number, a word, (expression) or BAR:OFFSET"
     else:
-        message = f"option '{token}=' has a bad value {value!r}: a number, a word or BAR:OFFSET"
-    return ScenarioSyntaxError(file, line, value_column, message, hint)
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        message = (
+            f"option '{token}=' has a bad value {shown!r}: a number, a word, (expression)"
+            " or BAR:OFFSET"
+        )
+    return ScenarioSyntaxError(file, line, value_column, message, _OPTION_HINT)
 
 
 def _word_order(word: str) -> tuple[int, str]:
     """Descriptions (a name, a number) first, then keywords and symbols alphabetically."""
     return (0 if not word.startswith("'") else 1, word)
-
-
-class _IdentityRule(Rule):
-    """A rule compared and hashed by identity: the parse table holds one object per rule."""
-
-    __slots__ = ()
-    __hash__ = object.__hash__
-    __eq__ = object.__eq__
-
-
-def _quicken(lark: Lark) -> None:
-    """Spare lark's LALR loop three Python-level calls per step; the table is unchanged.
-
-    On every reduction lark hashes the rule to find its callback and compares it with the end
-    state (`Rule.__hash__`, `Rule.__eq__`, both Python), then looks up the rule's origin name,
-    a `Token` whose `__eq__` is Python too. Rules of one parser are distinct objects, so
-    identity is their equality; a plain `str` name finds the same entries.
-
-    This reads lark's internal layout (seen on lark 1.1.9 to 1.3.x). Where a lark release lays
-    it out otherwise, nothing is touched and parsing is merely slower, never different.
-    """
-    try:  # ParsingFrontend -> LALR_Parser -> _Parser
-        parser = lark.parser.parser.parser
-        states = parser.parse_table.states
-        callbacks = parser.callbacks
-    except AttributeError:
-        return
-    if not isinstance(states, dict) or not isinstance(callbacks, dict):
-        return
-    for actions in states.values():
-        for _action, arg in actions.values():
-            if isinstance(arg, Rule):
-                arg.origin.name = str(arg.origin.name)
-    for rule in callbacks:
-        rule.__class__ = _IdentityRule
-    parser.callbacks = dict(callbacks.items())  # rehashed by identity
-
-
-_PARSER = _Parser()
-
-
-def parse(text: str, file: str = "<text>") -> Program:
-    """Parse scenario text; raises `ScenarioSyntaxError` (and nothing from lark)."""
-    return _PARSER.parse(text, file)
-
-
-def parser() -> Lark:
-    """The process's LALR parser (with the inline transformer); for benchmarks and tools."""
-    return _PARSER.lark()

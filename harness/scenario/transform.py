@@ -1,8 +1,11 @@
-"""The transformer from lark's parse of `scenario.lark` to the typed nodes of `nodes.py`.
+"""The transformer from lark's parse of `scenario.lark` to the nodes of `nodes.py`.
 
 Methods are named after the grammar's rules and aliases. It runs inline in the LALR parser
-(`Lark(transformer=...)`), so no parse tree is built. Positions come from each statement's first
-token (a keyword); `file` is set by the parser boundary before each parse.
+(`Lark(transformer=...)`), so no parse tree is built, and it holds no state: what one parse
+builds belongs to that parse alone. Positions come from each statement's first token.
+
+The top-level `body` rule hands each statement to the parse's `Statements` (`program.py`) as
+soon as it is complete.
 """
 
 from __future__ import annotations
@@ -11,23 +14,59 @@ from typing import Any
 
 from lark import Token, Transformer
 
-from harness.literals import int_value
+from harness.literals import MAX_LITERAL, int_value, too_long
 from harness.scenario import nodes
+from harness.scenario.program import Statements
 
 
-def option(token: str) -> nodes.Option:
-    """An OPTION token `key=value` as an Option: a number, a word, or BAR:OFFSET."""
+class LiteralTooLong(Exception):
+    """A literal longer than `literals.MAX_LITERAL` characters, at `line:column` (the parser
+    boundary makes it a syntax error)."""
+
+    def __init__(self, token: Token, offset: int, text: str) -> None:
+        super().__init__(text)
+        self.line = token.line or 1
+        self.column = (token.column or 1) + offset
+        self.message = f"{too_long(text)} is not a number a scenario can use"
+        self.hint = "a number that long is a mistake: check what was pasted here"
+
+
+def _int(text: str, token: Token, offset: int = 0) -> int:
+    """The value of literal `text`, found `offset` characters into `token`."""
+    if len(text) > MAX_LITERAL:
+        raise LiteralTooLong(token, offset, text)
+    return int_value(text)
+
+
+def _options(items: list[Any]) -> tuple[nodes.Written, ...]:
+    """The options of a statement as written: OPTION tokens as text, `key=(EXPR)` as Options.
+
+    A number in an option longer than a literal may be is a syntax error here, where the
+    token's position is known.
+    """
+    for item in items:
+        if isinstance(item, Token) and len(item) > MAX_LITERAL:
+            _check_length(item)
+    return tuple([item if isinstance(item, nodes.Option) else str(item) for item in items])
+
+
+def _check_length(token: Token) -> None:
+    """`LiteralTooLong` when a number in an OPTION token `key=value` is too long."""
     key, _, text = token.partition("=")
-    if not text[0].isdigit():
-        return nodes.Option(key, text, text)
-    bar, colon, offset = text.partition(":")
-    if colon:
-        return nodes.Option(key, nodes.Location(int_value(bar), int_value(offset), text), text)
-    return nodes.Option(key, int_value(text), text)
+    if not text[:1].isdigit():
+        return
+    at = len(key) + 1
+    for part in text.split(":"):
+        if len(part) > MAX_LITERAL:
+            raise LiteralTooLong(token, at, part)
+        at += len(part) + 1
 
 
-def _options(tokens: list[Any]) -> tuple[nodes.Option, ...]:
-    return tuple(option(token) for token in tokens)
+def _split_check(items: list[Any]) -> tuple[list[Any], nodes.Expr | None]:
+    """Options and the trailing `== EXPR` (the only expression among them) of a statement."""
+    if items and isinstance(items[-1], nodes.Expr):
+        return items[:-1], items[-1]
+    return items, None
 
 
 class _Call:
@@ -40,129 +79,124 @@ class _Call:
 
 
 class ScenarioTransformer(Transformer[Token, Any]):
-    """Builds `nodes` from the grammar's rules; `file` names the file being parsed."""
+    """Builds `nodes` from the grammar's rules."""
 
     def __init__(self) -> None:
         super().__init__(visit_tokens=False)
-        self.file = "<text>"
 
     # ---- file
-    def start(self, children: list[nodes.Statement]) -> tuple[nodes.Statement, ...]:
-        return tuple(children)
-
-    # ---- options
-    # ---- declarations
-    def container_decl(self, c: list[Any]) -> nodes.ContainerDecl:
-        kw = c[0]
-        return nodes.ContainerDecl(self.file, kw.line, kw.column, str(c[1]), _options(c[2:]))
-
-    def window_decl(self, c: list[Any]) -> nodes.WindowDecl:
-        kw = c[0]
-        return nodes.WindowDecl(self.file, kw.line, kw.column, str(c[1]), _options(c[2:]))
-
-    def device_decl(self, c: list[Any]) -> nodes.DeviceDecl:
-        kw = c[0]
-        return nodes.DeviceDecl(self.file, kw.line, kw.column, str(c[1]), str(c[2]), tuple(c[3:]))
-
-    def bar_member(self, c: list[Any]) -> nodes.BarMember:
-        kw = c[0]
-        prefetch = len(c) == 5
-        return nodes.BarMember(
-            self.file, kw.line, kw.column, int_value(c[1]), str(c[2]), prefetch, int_value(c[-1])
-        )
-
-    def rom_member(self, c: list[Any]) -> nodes.RomMember:
-        kw = c[0]
-        return nodes.RomMember(self.file, kw.line, kw.column, int_value(c[1]))
-
-    def msix_member(self, c: list[Any]) -> nodes.MsixMember:
-        kw = c[0]
-        return nodes.MsixMember(self.file, kw.line, kw.column, int_value(c[1]), _options(c[2:]))
-
-    def attach_stmt(self, c: list[Any]) -> nodes.Attach:
-        kw = c[0]
-        return nodes.Attach(self.file, kw.line, kw.column, str(c[1]), str(c[2]))
-
-    # ---- operations
-    def map_stmt(self, c: list[Any]) -> nodes.Map:
-        kw = c[0]
-        return nodes.Map(self.file, kw.line, kw.column, str(c[1]), _options(c[2:]))
-
-    def unmap_stmt(self, c: list[Any]) -> nodes.Unmap:
-        kw = c[0]
-        check = c[-1] if isinstance(c[-1], nodes.Expr) else None
-        options = c[2:-1] if check is not None else c[2:]
-        return nodes.Unmap(self.file, kw.line, kw.column, str(c[1]), _options(options), check)
-
-    def unmap_all_stmt(self, c: list[Any]) -> nodes.UnmapAll:
-        kw = c[0]
-        check = c[3] if len(c) == 4 else None
-        return nodes.UnmapAll(self.file, kw.line, kw.column, str(c[1]), check)
-
-    def alloc_stmt(self, c: list[Any]) -> nodes.Alloc:
-        kw = c[0]
-        return nodes.Alloc(self.file, kw.line, kw.column, str(c[1]))
-
-    def cfg_read_stmt(self, c: list[Any]) -> nodes.CfgRead:
-        kw = c[0]
-        check = c[-1] if isinstance(c[-1], nodes.Expr) else None
-        options = c[4:-1] if check is not None else c[4:]
-        return nodes.CfgRead(
-            self.file, kw.line, kw.column, str(c[2]), int_value(c[3]), _options(options), check
-        )
-
-    def cfg_write_stmt(self, c: list[Any]) -> nodes.CfgWrite:
-        kw = c[0]
-        return nodes.CfgWrite(
-            self.file,
-            kw.line,
-            kw.column,
-            str(c[2]),
-            int_value(c[3]),
-            int_value(c[4]),
-            _options(c[5:]),
-        )
-
-    def msix_entry_stmt(self, c: list[Any]) -> nodes.MsixEntry:
-        kw = c[0]
-        return nodes.MsixEntry(
-            self.file, kw.line, kw.column, str(c[2]), int_value(c[3]), _options(c[4:])
-        )
-
-    def msix_mask_stmt(self, c: list[Any]) -> nodes.MsixVector:
-        kw = c[0]
-        return nodes.MsixVector(self.file, kw.line, kw.column, "mask", str(c[2]), int_value(c[3]))
-
-    def msix_unmask_stmt(self, c: list[Any]) -> nodes.MsixVector:
-        kw = c[0]
-        return nodes.MsixVector(self.file, kw.line, kw.column, "unmask", str(c[2]), int_value(c[3]))
-
-    def msix_enable_stmt(self, c: list[Any]) -> nodes.MsixControl:
-        kw = c[0]
-        return nodes.MsixControl(self.file, kw.line, kw.column, "enable", str(c[2]), None)
-
-    def msix_disable_stmt(self, c: list[Any]) -> nodes.MsixControl:
-        kw = c[0]
-        return nodes.MsixControl(self.file, kw.line, kw.column, "disable", str(c[2]), None)
-
-    def msix_fmask_stmt(self, c: list[Any]) -> nodes.MsixControl:
-        kw = c[0]
-        return nodes.MsixControl(self.file, kw.line, kw.column, "fmask", str(c[2]), str(c[3]))
-
-    def irq_stmt(self, c: list[Any]) -> nodes.Irq:
-        kw = c[0]
-        return nodes.Irq(self.file, kw.line, kw.column, str(c[1]), int_value(c[2]))
-
-    def assert_stmt(self, c: list[Any]) -> nodes.Assert:
-        kw = c[0]
-        return nodes.Assert(self.file, kw.line, kw.column, c[1])
-
-    def check(self, c: list[nodes.Expr]) -> nodes.Expr:
+    def start(self, c: list[Statements]) -> Statements:
         return c[0]
 
+    def body(self, c: list[Any]) -> Statements:
+        if not c:
+            return Statements()
+        statements: Statements = c[0]
+        kept = statements.kept
+        kept.append(c[1])
+        if len(kept) > statements.chunk:
+            statements.pack()
+        return statements
+
+    # ---- declarations
+    def container_decl(self, c: list[Any]) -> nodes.ContainerDecl:
+        return nodes.ContainerDecl(c[0].line, str(c[1]), _options(c[2:]))
+
+    def window_decl(self, c: list[Any]) -> nodes.WindowDecl:
+        return nodes.WindowDecl(c[0].line, str(c[1]), _options(c[2:]))
+
+    def device_decl(self, c: list[Any]) -> nodes.DeviceDecl:
+        return nodes.DeviceDecl(c[0].line, str(c[1]), str(c[2]), tuple(c[3:]))
+
+    def bar_member(self, c: list[Any]) -> nodes.BarMember:
+        prefetch = len(c) == 5
+        return nodes.BarMember(c[0].line, c[1], str(c[2]), prefetch, c[-1])
+
+    def rom_member(self, c: list[Any]) -> nodes.RomMember:
+        return nodes.RomMember(c[0].line, c[1])
+
+    def msix_member(self, c: list[Any]) -> nodes.MsixMember:
+        return nodes.MsixMember(c[0].line, c[1], _options(c[2:]))
+
+    def let_decl(self, c: list[Any]) -> nodes.LetDecl:
+        return nodes.LetDecl(c[0].line, str(c[1]), c[2])
+
+    # ---- operations
+    def attach_stmt(self, c: list[Any]) -> nodes.Attach:
+        return nodes.Attach(c[0].line, str(c[1]), str(c[2]))
+
+    def map_stmt(self, c: list[Any]) -> nodes.Map:
+        return nodes.Map(c[0].line, str(c[1]), _options(c[2:]))
+
+    def unmap_stmt(self, c: list[Any]) -> nodes.Unmap:
+        options, check = _split_check(c[2:])
+        return nodes.Unmap(c[0].line, str(c[1]), _options(options), check)
+
+    def unmap_all_stmt(self, c: list[Any]) -> nodes.UnmapAll:
+        options, check = _split_check(c[3:])
+        return nodes.UnmapAll(c[0].line, str(c[1]), _options(options), check)
+
+    def alloc_stmt(self, c: list[Any]) -> nodes.Alloc:
+        return nodes.Alloc(c[0].line, str(c[1]))
+
+    def cfg_read_stmt(self, c: list[Any]) -> nodes.CfgRead:
+        options, check = _split_check(c[4:])
+        return nodes.CfgRead(c[0].line, str(c[2]), c[3], _options(options), check)
+
+    def cfg_write_stmt(self, c: list[Any]) -> nodes.CfgWrite:
+        return nodes.CfgWrite(c[0].line, str(c[2]), c[3], c[4], _options(c[5:]))
+
+    def mmio_read_stmt(self, c: list[Any]) -> nodes.MmioRead:
+        options, check = _split_check(c[5:])
+        bar = _bar_name(c[3])
+        return nodes.MmioRead(c[0].line, str(c[2]), bar, c[4], _options(options), check)
+
+    def mmio_write_stmt(self, c: list[Any]) -> nodes.MmioWrite:
+        bar = _bar_name(c[3])
+        return nodes.MmioWrite(c[0].line, str(c[2]), bar, c[4], c[5], _options(c[6:]))
+
+    def msix_entry_stmt(self, c: list[Any]) -> nodes.MsixEntry:
+        return nodes.MsixEntry(c[0].line, str(c[2]), c[3], _options(c[4:]))
+
+    def msix_mask_stmt(self, c: list[Any]) -> nodes.MsixVector:
+        return nodes.MsixVector(c[0].line, "mask", str(c[2]), c[3])
+
+    def msix_unmask_stmt(self, c: list[Any]) -> nodes.MsixVector:
+        return nodes.MsixVector(c[0].line, "unmask", str(c[2]), c[3])
+
+    def msix_enable_stmt(self, c: list[Any]) -> nodes.MsixControl:
+        return nodes.MsixControl(c[0].line, "enable", str(c[2]), None)
+
+    def msix_disable_stmt(self, c: list[Any]) -> nodes.MsixControl:
+        return nodes.MsixControl(c[0].line, "disable", str(c[2]), None)
+
+    def msix_fmask_stmt(self, c: list[Any]) -> nodes.MsixControl:
+        return nodes.MsixControl(c[0].line, "fmask", str(c[2]), str(c[3]))
+
+    def irq_stmt(self, c: list[Any]) -> nodes.Irq:
+        return nodes.Irq(c[0].line, str(c[1]), c[2])
+
+    def reset_stmt(self, c: list[Any]) -> nodes.Reset:
+        return nodes.Reset(c[0].line, str(c[1]))
+
+    def assert_stmt(self, c: list[Any]) -> nodes.Assert:
+        return nodes.Assert(c[0].line, c[1])
+
+    def for_stmt(self, c: list[Any]) -> nodes.For:
+        return nodes.For(c[0].line, str(c[1]), c[3], c[4], tuple(c[5:]))
+
+    def check(self, c: list[Any]) -> nodes.Expr:
+        return c[1]  # type: ignore[no-any-return]
+
+    def option_expr(self, c: list[Any]) -> nodes.Option:
+        return nodes.Option(str(c[0])[:-1], c[1])
+
     # ---- expressions
-    def int_literal(self, c: list[Any]) -> nodes.IntLit:
-        return nodes.IntLit(int_value(c[0]), str(c[0]))
+    def int_literal(self, c: list[Token]) -> nodes.IntLit:
+        return nodes.IntLit(_int(c[0], c[0]), str(c[0]))
+
+    def name(self, c: list[Token]) -> nodes.Ref:
+        return nodes.Ref(str(c[0]))
 
     def ref(self, c: list[Any]) -> nodes.Ref:
         if isinstance(c[-1], _Call):
@@ -172,14 +206,14 @@ class ScenarioTransformer(Transformer[Token, Any]):
     def call(self, c: list[nodes.Expr]) -> _Call:
         return _Call(c[0])
 
-    def or_(self, c: list[nodes.Expr]) -> nodes.BoolOp:
-        return nodes.BoolOp("or", c[0], c[1])
+    def or_(self, c: list[Any]) -> nodes.BoolOp:
+        return nodes.BoolOp("or", c[0], c[2])
 
-    def and_(self, c: list[nodes.Expr]) -> nodes.BoolOp:
-        return nodes.BoolOp("and", c[0], c[1])
+    def and_(self, c: list[Any]) -> nodes.BoolOp:
+        return nodes.BoolOp("and", c[0], c[2])
 
-    def not_(self, c: list[nodes.Expr]) -> nodes.Not:
-        return nodes.Not(c[0])
+    def not_(self, c: list[Any]) -> nodes.Not:
+        return nodes.Not(c[1])
 
     def compare(self, c: list[Any]) -> nodes.Compare:
         rest = tuple((str(c[i]), c[i + 1]) for i in range(1, len(c), 2))
@@ -194,26 +228,37 @@ class ScenarioTransformer(Transformer[Token, Any]):
     def invert(self, c: list[nodes.Expr]) -> nodes.Unary:
         return nodes.Unary("~", c[0])
 
+    def bit_or(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("|", c[0], c[1])
 
-def _binary(op: str) -> Any:
-    def method(self: ScenarioTransformer, c: list[nodes.Expr]) -> nodes.Binary:
-        return nodes.Binary(op, c[0], c[1])
+    def bit_xor(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("^", c[0], c[1])
 
-    method.__doc__ = f"`a {op} b`"
-    return method
+    def bit_and(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("&", c[0], c[1])
+
+    def lshift(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("<<", c[0], c[1])
+
+    def rshift(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary(">>", c[0], c[1])
+
+    def add(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("+", c[0], c[1])
+
+    def sub(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("-", c[0], c[1])
+
+    def mul(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("*", c[0], c[1])
+
+    def div(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("/", c[0], c[1])
+
+    def mod(self, c: list[nodes.Expr]) -> nodes.Binary:
+        return nodes.Binary("%", c[0], c[1])
 
 
-# One method per binary alias of the grammar, named as the alias.
-for _alias, _op in {
-    "bit_or": "|",
-    "bit_xor": "^",
-    "bit_and": "&",
-    "lshift": "<<",
-    "rshift": ">>",
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "div": "/",
-    "mod": "%",
-}.items():
-    setattr(ScenarioTransformer, _alias, _binary(_op))
+def _bar_name(token: Token) -> nodes.BarName:
+    """`barN` as its index and text (`bar` is followed by decimal digits only)."""
+    return nodes.BarName(_int(token[3:], token, 3), str(token))

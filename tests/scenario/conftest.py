@@ -9,7 +9,7 @@ import pytest
 
 from annotations.annotation import Output
 from harness.backend import CoreDefaults
-from harness.scenario import Checker, parse, run
+from harness.scenario import execute
 from harness.vfio.catalog import ErrorId, VfioError
 
 
@@ -53,8 +53,8 @@ class FakeBackend:
             raise VfioError(ErrorId.DMA_MAP_SIZE_ZERO, "size 0")
         self.maps[container].append((iova, size))
 
-    def unmap_all(self, container: str) -> int:
-        self.calls.append(("unmap_all", (container,), {}))
+    def unmap_all(self, container: str, **options: int) -> int:
+        self.calls.append(("unmap_all", (container,), options))
         total = sum(size for _, size in self.maps[container])
         self.maps[container] = []
         return total
@@ -64,6 +64,10 @@ class FakeBackend:
         if offset % size:
             raise VfioError(ErrorId.CONFIG_UNALIGNED, "unaligned")
         return self.cfg.get((device, offset), 0)
+
+    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
+        self.calls.append(("mmio_read", (device, bar, offset, size), {}))
+        return 0
 
     def mappings(self, container: str) -> int:
         return len(self.maps[container])
@@ -92,8 +96,8 @@ def run_text(fake: FakeBackend) -> RunText:
     """Parse, check and run a text on the fake backend (or the given one); the outputs."""
 
     def go(text: str, backend: Any = None) -> list[Output]:
-        outputs: list[Output] = []
-        run(Checker().check(parse(text, "t.vfio")), backend or fake, outputs)
-        return outputs
+        result = execute([("t.vfio", text)], backend or fake)
+        assert result.abort is None, result.abort
+        return list(result.outputs)
 
     return go

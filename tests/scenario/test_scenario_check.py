@@ -3,23 +3,22 @@ skipped and the rest runs."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from harness.scenario import Checker, parse
-from harness.scenario.check import Assertion, Call, Failure
+from harness.scenario import execute
+from tests.scenario.conftest import FakeBackend
 
 HEADER = "container c0\ndevice d 01:00.0 {\n    bar 0 mem32 64K\n}\n"
 HEADER_LINES = 4
 
 
-def failures(text: str) -> list[tuple[int, str]]:
-    steps = Checker().check(parse(HEADER + text, "c.vfio"))
+def failures(text: str, backend: FakeBackend | None = None) -> list[tuple[int, str]]:
+    """The `scenario.error` outputs of the text after HEADER: (line after HEADER, reason)."""
+    result = execute([("c.vfio", HEADER + text)], backend or FakeBackend())
     return [
-        (step.output.line - HEADER_LINES, step.output.id.partition(":")[2])
-        for step in steps
-        if isinstance(step, Failure) and step.output.line is not None
+        (output.line - HEADER_LINES, output.id.partition(":")[2])
+        for output in result.outputs
+        if output.id.startswith("scenario.error:") and output.line is not None
     ]
 
 
@@ -40,6 +39,9 @@ def failures(text: str) -> list[tuple[int, str]]:
         "assert nope.mappings == 0",
         "msix enable nope",
         "cfg read nope 0",
+        "map c0 iova=rw vaddr=0 size=4K",
+        "irq d v",
+        "assert 1 or nope",
     ],
 )
 def test_check_fails_unknown_name(statement: str) -> None:
@@ -60,6 +62,9 @@ def test_check_fails_unknown_name(statement: str) -> None:
         "assert c0.mappings(1) == 0",
         "assert d.msix.masked == 0",
         "assert d.bar0.size(2) == 0",
+        "map c0 iova=c0 vaddr=0 size=4K",
+        "irq d (d)",
+        "assert d.msix.last_addr == 0",
     ],
 )
 def test_check_fails_wrong_kind(statement: str) -> None:
@@ -77,7 +82,6 @@ def test_check_fails_duplicate_name_across_kinds_and_skips_the_whole_device() ->
         "container c1 mode=v3",
         "container c1 reserved=arm",
         "container c1 pgsize=3000",
-        "container c1 pgsize=2G",
         "container c1 pgsize=0",
         "container c1 mode=1",
         "container c1 colour=blue",
@@ -85,8 +89,9 @@ def test_check_fails_duplicate_name_across_kinds_and_skips_the_whole_device() ->
         "map c0 iova=0 vaddr=0",
         "map c0 iova=0 vaddr=0 size=4K perm=x",
         "map c0 iova=0 vaddr=0 size=4K iova=0",
-        "map c0 iova=rw vaddr=0 size=4K",
         "map c0 iova=1:2 vaddr=0 size=4K",
+        "map c0 iova=0 vaddr=0 size=4K perm=(1)",
+        "unmap c0 all perm=rw",
         "unmap c0 size=4K",
         "cfg write d 0 0 width=4",
         "msix fmask d maybe",
@@ -120,6 +125,15 @@ def test_check_fails_bad_option(statement: str) -> None:
         "window mmio32 base=0xf0000000 size=512M",
         "window io base=0xf000 size=8K",
         "window mmio64 base=0xffff_ffff_ffff_f000 size=8K",
+        "container c1 pgsize=2K",
+        "container c1 pgsize=2G",
+        "container c1 aw=31",
+        "container c1 aw=65",
+        "cfg write d 0x10 (-1)",
+        "map c0 iova=(0 - 4K) vaddr=0 size=4K",
+        "mmio write d bar0 0 0x100 size=1",
+        "mmio write d bar0 0 0x1_0000_0000_0000_0000 size=8",
+        "mmio read d bar4294967296 0",
     ],
 )
 def test_check_fails_value_range(statement: str) -> None:
@@ -171,42 +185,49 @@ def test_a_skipped_declaration_declares_nothing() -> None:
 
 
 def test_checker_keeps_names_across_files() -> None:
-    checker = Checker()
-    checker.check(parse("container c0\n", "a_file1.vfio"))
-    steps = checker.check(parse("map c0 iova=0 vaddr=0 size=4K\ncontainer c0\n", "a_file2.vfio"))
-    assert isinstance(steps[0], Call)
-    assert isinstance(steps[1], Failure)
-    assert steps[1].output.file == "a_file2.vfio"
-    assert "a_file1.vfio:1" in steps[1].output.message
+    files = [
+        ("a_file1.vfio", "container c0\n"),
+        ("a_file2.vfio", "map c0 iova=0 vaddr=0 size=4K\ncontainer c0\n"),
+    ]
+    result = execute(files, FakeBackend())
+    assert [(o.file, o.line, o.id) for o in result.outputs] == [
+        ("a_file2.vfio", 2, "scenario.error:duplicate.name")
+    ]
+    assert "a_file1.vfio:1" in result.outputs[0].message
 
 
 def test_device_plan_runs_msix_after_bars_and_rom() -> None:
     text = (
         "device e 03:00.0 {\n    msix 4 table=0:0 pba=0:0x100\n    bar 0 mem32 4K\n    rom 2K\n}\n"
     )
-    steps = Checker().check(parse(text))
-    methods: list[Any] = [(s.method, s.line) for s in steps if isinstance(s, Call)]
-    assert methods == [("device", 1), ("device_bar", 3), ("device_rom", 4), ("device_msix", 2)]
+    fake = FakeBackend()
+    execute([("c.vfio", text)], fake)
+    assert [method for method, _, _ in fake.calls] == [
+        "device",
+        "device_bar",
+        "device_rom",
+        "device_msix",
+    ]
 
 
 def test_options_become_backend_arguments() -> None:
-    text = "container c1 mode=v1 limit=4\nmap c1 iova=1 vaddr=2 size=3\ncfg read d 4 size=2 == 1\n"
-    steps = Checker().check(parse(HEADER + text))
-    container, mapping, read = steps[-3:]
-    assert isinstance(container, Call) and isinstance(mapping, Call) and isinstance(read, Call)
-    assert (container.method, container.args, dict(container.kwargs)) == (
-        "container",
-        ("c1",),
-        {"mode": "v1", "limit": 4},
+    text = (
+        "container c1 mode=v1 limit=4 aw=39\nmap c1 iova=1 vaddr=2 size=3\n"
+        "cfg read d 4 size=2 == 0\nunmap c1 all size=0\nmmio write d bar2 8 7 size=8\n"
     )
-    assert (mapping.method, mapping.args) == ("map", ("c1", 1, 2, 3, "rw"))
-    assert (read.method, read.args) == ("cfg_read", ("d", 4, 2))
-    assert read.expect is not None and read.expect.text == "1"
+    fake = FakeBackend()
+    execute([("c.vfio", HEADER + text)], fake)
+    assert fake.calls[-5:] == [
+        ("container", ("c1",), {"mode": "v1", "limit": 4, "aw": 39}),
+        ("map", ("c1", 1, 2, 3, "rw"), {}),
+        ("cfg_read", ("d", 4, 2), {}),
+        ("unmap_all", ("c1",), {"size": 0}),
+        ("mmio_write", ("d", 2, 8, 7, 8), {}),
+    ]
 
 
-def test_assert_becomes_a_test_with_its_text() -> None:
-    steps = Checker().check(parse(HEADER + "assert c0.mappings + 1 == 2 * 1\n"))
-    test = steps[-1]
-    assert isinstance(test, Assertion)
-    assert test.expect.text == "c0.mappings + 1 == 2 * 1"
-    assert test.expect.parts is not None
+def test_a_false_assert_quotes_its_text_and_both_sides() -> None:
+    result = execute([("c.vfio", HEADER + "assert c0.mappings + 1 == 2 * 1\n")], FakeBackend())
+    assert [o.message for o in result.outputs] == [
+        "assertion is false: c0.mappings + 1 == 2 * 1 (1 == 2)"
+    ]

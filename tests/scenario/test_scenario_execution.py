@@ -113,3 +113,25 @@ def test_keyboard_interrupt_is_not_a_crash() -> None:
     except KeyboardInterrupt:
         return
     raise AssertionError("KeyboardInterrupt was swallowed")
+
+
+class Answering(ModelBackend):
+    """The model, except that `mappings` answers something that is no integer."""
+
+    def mappings(self, container: str) -> int:
+        return None  # type: ignore[return-value]
+
+
+def test_a_backend_answering_no_integer_is_a_crash_of_that_backend() -> None:
+    result = execute([("a.vfio", "container c0\nassert c0.mappings == 0\n")], Answering())
+    abort = result.abort
+    assert abort is not None and abort.kind is AbortKind.CRASH
+    assert abort.message == "TypeError: mappings returned None, not an integer"
+
+
+def test_system_exit_from_a_backend_is_a_crash_not_an_exit() -> None:
+    result = execute(
+        [("a.vfio", "container c0\nmap c0 iova=0 vaddr=0 size=4K\n")], Failing(SystemExit(3))
+    )
+    assert result.abort is not None and result.abort.kind is AbortKind.CRASH
+    assert result.abort.message == "SystemExit: 3"

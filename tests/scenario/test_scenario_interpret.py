@@ -141,13 +141,11 @@ def test_long_flat_expressions_evaluate_without_recursion(run_text: Any) -> None
         f"assert {' and '.join(['1'] * terms)}\n"
         f"assert not ({' or '.join(['0'] * terms)})\n"
         f"assert {' - '.join(['1'] * terms)} == {2 - terms}\n"
-        f"assert {'-' * terms}1 == 1 and {'not ' * terms}1\n"
         f"assert 0 < {' <= '.join(['1'] * terms)} + 1\n"
-        f"assert {'(' * terms}1{')' * terms}\n"
         f"assert {' + '.join(['1'] * terms)} == 0\n"
     )
     [output] = run_text(text)
-    assert (output.line, output.id) == (8, "assert.failed:assertion.false")
+    assert (output.line, output.id) == (6, "assert.failed:assertion.false")
     assert output.message.startswith("assertion is false: 1 + 1 + ")
     assert output.message.endswith(" … (0x1388 == 0)")  # the expression is cut, not the values
     assert len(output.message) < 300
@@ -160,11 +158,3 @@ def test_and_or_chains_short_circuit_like_python(run_text: Any) -> None:
         "assert (1 - 2 + 3 * 4 / 2 % 5) == 0 and 2 - 3 - 4 == -5\n"
     )
     assert outputs == []
-
-
-def test_eval_fails_on_nesting_deeper_than_the_limit(run_text: Any) -> None:
-    deep = f"assert {'-(1 + ' * 150}1{')' * 150} == 0\n"
-    calls = f"container c0\nassert {'c0.mapped_at(' * 250}0{')' * 250}\n"
-    outputs = run_text(deep + calls)
-    assert lines_ids(outputs) == [(1, "scenario.error:eval"), (3, "scenario.error:eval")]
-    assert "nested too deeply" in outputs[0].message

@@ -86,7 +86,7 @@ def test_syntax_error_is_a_parser_error_and_stops_the_scenario(tmp_path: Path) -
         ("v_file3.vfio", 2, "parser.error"),
     ]
     assert result.outputs[1].message == (
-        "column 13: option 'iova=' needs a value: a number, a word or BAR:OFFSET"
+        "column 13: option 'iova=' needs a value: a number, a word, (expression) or BAR:OFFSET"
         " (hint: options are written key=value without spaces, e.g. iova=0x100000)"
     )
 

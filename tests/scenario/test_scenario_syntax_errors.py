@@ -26,13 +26,19 @@ def test_unknown_statement_names_the_statements() -> None:
 def test_missing_option_value_is_reported_after_the_equals() -> None:
     error = error_of("map c0 iova=\n")
     assert (error.line, error.column) == (1, 13)
-    assert error.message == "option 'iova=' needs a value: a number, a word or BAR:OFFSET"
+    assert (
+        error.message
+        == "option 'iova=' needs a value: a number, a word, (expression) or BAR:OFFSET"
+    )
 
 
 def test_bad_option_value_is_named() -> None:
     error = error_of("map c0 iova=$\n")
     assert (error.line, error.column) == (1, 13)
-    assert error.message == "option 'iova=' has a bad value '$': a number, a word or BAR:OFFSET"
+    assert (
+        error.message
+        == "option 'iova=' has a bad value '$': a number, a word, (expression) or BAR:OFFSET"
+    )
 
 
 def test_space_before_equals_is_named() -> None:
@@ -103,7 +109,7 @@ def test_unknown_character_is_named_with_a_hint() -> None:
 def test_error_text_is_path_line_column_message_and_hint() -> None:
     error = error_of("container c0 mode=\n")
     assert str(error) == (
-        "s.vfio:1:19: option 'mode=' needs a value: a number, a word or BAR:OFFSET\n"
+        "s.vfio:1:19: option 'mode=' needs a value: a number, a word, (expression) or BAR:OFFSET\n"
         "hint: options are written key=value without spaces, e.g. iova=0x100000"
     )
 
@@ -176,7 +182,8 @@ def test_any_text_parses_or_fails_with_a_located_error(text: str) -> None:
             "map c0 iova=0 vaddr=0 size=4K == 0\n",
             1,
             31,
-            "'map' returns no value to check: only 'unmap' and 'cfg read' take '== VALUE'",
+            "'map' returns no value to check: only 'unmap', 'cfg read' and 'mmio read' take"
+            " '== VALUE'",
         ),
         ("assert 1 && 1\n", 1, 11, "logic is written 'and', 'or', 'not'; '&' and '|' are bitwise"),
         (
@@ -184,7 +191,8 @@ def test_any_text_parses_or_fails_with_a_located_error(text: str) -> None:
             1,
             1,
             "did you mean 'map'? a statement starts with a keyword: "
-            "alloc, assert, attach, cfg, container, device, irq, map, msix, unmap, window",
+            "alloc, assert, attach, cfg, container, device, for, irq, let, map, mmio, msix,"
+            " reset, unmap, window",
         ),
         (
             "assert 1 2\n",
@@ -208,20 +216,20 @@ def test_control_character_is_escaped_and_named() -> None:
 
 
 def test_bom_at_the_start_is_accepted() -> None:
-    assert parse("\ufeffcontainer c0\n", "b.vfio").statements[0].line == 1
+    assert [s.line for s in parse("\ufeffcontainer c0\n", "b.vfio")] == [1]
 
 
 def test_any_bdf_text_parses_for_the_backend_to_judge() -> None:
     for bdf in ("0000:01:00-0", "01:00.0x", "gpu", "@#$%", "01:00.0é"):
-        [device] = parse(f"device d {bdf} {{\n}}\n").statements
+        [device] = parse(f"device d {bdf} {{\n}}\n")
         assert device.bdf == bdf  # type: ignore[union-attr]
 
 
 def _rule_names() -> set[str]:
-    from harness.scenario.syntax import parser
+    from harness.scenario.syntax import _lark
 
-    english = {"comparison", "shift", "check", "call", "start"}  # words a message may use
-    return {str(rule.origin.name) for rule in parser().rules} - english
+    english = {"comparison", "shift", "check", "call", "start", "name", "integer", "body"}
+    return {str(rule.origin.name) for rule in _lark().rules} - english
 
 
 _SLIPS = [
@@ -254,8 +262,48 @@ def test_messages_never_name_grammar_internals(text: str) -> None:
 
 
 def test_every_terminal_has_words() -> None:
-    from harness.scenario.syntax import _PARSER, parser
+    from harness.scenario.syntax import _lark, word
 
-    for terminal in parser().terminals:
-        assert _PARSER.word(terminal.name) != terminal.name, terminal.name
-    assert _PARSER.word("$END") == "end of file"
+    for terminal in _lark().terminals:
+        assert word(terminal.name) != terminal.name, terminal.name
+    assert word("$END") == "end of file"
+
+
+def test_a_declaration_in_a_loop_body_is_named_with_the_loop_line() -> None:
+    error = error_of("container c0\nfor v in 0..1 {\n    let w = v\n}\n")
+    assert (error.line, error.column) == (3, 5)
+    assert error.message.startswith("unexpected 'let'")
+    assert (
+        error.hint
+        == "a 'for' body holds operations only: declare 'let' before the loop (opened on line 2)"
+    )
+
+
+def test_an_unclosed_loop_is_reported_at_its_opening_brace() -> None:
+    error = error_of("container c0\nfor v in 0..1 {\n    irq d v\n")
+    assert (error.line, error.column) == (2, 15)
+    assert error.message == "this 'for' loop's '{' is never closed: the file ends before its '}'"
+    assert error.hint == "add '}' on a line of its own after the loop's body"
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ("mapc0 iova=0\n", 1, "did you mean 'map'?"),
+        ("assert 1and 2\n", 9, "numbers are decimal"),
+        ("container c0\nmap c0 iova=0x1000size=4K\n", 19, "numbers are decimal"),
+        ("cfg write d 0x10k 1\n", 17, "size suffixes K M G T apply to decimal numbers only"),
+    ],
+)
+def test_keywords_and_numbers_are_whole_words(text: str, column: int, hint: str) -> None:
+    error = error_of(text)
+    assert error.column == column
+    assert error.hint is not None and hint in error.hint
+
+
+def test_v2_statements_have_their_usage_as_hint() -> None:
+    assert error_of("mmio read d 0\n").hint == (
+        "usage: mmio read DEVICE barN OFFSET [size=1|2|4|8] [== VALUE]"
+    )
+    assert error_of("let = 3\n").hint == "usage: let NAME = EXPRESSION, e.g. let ram = 3G"
+    assert error_of("reset\n").hint == "usage: reset DEVICE"
