@@ -1,7 +1,7 @@
 """Time reading the annotations of the whole Silver corpus against merely reading its files.
 
 In one process, interleaved round by round, it times three passes over the 1,465 files of
-`../shared/corpora/silver/resources`:
+Silver's test corpus (vendored in `tests/data/silver/resources`):
 
 - floor: open each file (UTF-8), read it and split it into lines;
 - engine, cold: `annotations.read_files` on each file with the per-body parse memo emptied first;
@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 from annotations import read_files  # noqa: E402
-from annotations.forms import parse_form, parser  # noqa: E402
+from annotations.forms import _memoised  # noqa: E402
+from annotations.grammar import parser  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpora" / "silver" / "resources"
+CORPUS = ROOT / "tests" / "data" / "silver" / "resources"
 TARGET_RATIO = 3.0
 
 
@@ -59,7 +60,7 @@ def engine(paths: list[Path]) -> int:
 
 def engine_cold(paths: list[Path]) -> int:
     """`engine` with the per-body parse memo emptied first."""
-    parse_form.cache_clear()
+    _memoised.cache_clear()
     return engine(paths)
 
 
