@@ -11,13 +11,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF
 from lark.grammar import Rule
 from lark.lexer import PatternStr
 
-from annotations.lark_cache import cache_file
+from annotations.lark_cache import cached_lark
 from harness.errors import HintedError
 from harness.scenario import hints
 from harness.scenario.lexer import ScenarioLexer
@@ -71,15 +70,18 @@ class _Parser:
     def lark(self) -> Lark:
         """The one LALR parser of this process."""
         if self._lark is None:
-            self._lark = Lark(
+            self._lark = cached_lark(
+                "scenario",
                 GRAMMAR.read_text(encoding="utf-8"),
                 parser="lalr",
                 lexer=ScenarioLexer,
                 transformer=self._transformer,
                 maybe_placeholders=False,
-                # The grammar analysis, kept between runs: 88 ms -> 18 ms per process.
-                cache=cache_file("scenario", lark.__version__),
             )
+            # A loaded analysis brings its own copy of the transformer: `file` is set on it.
+            transformer = self._lark.options.transformer
+            assert isinstance(transformer, ScenarioTransformer)
+            self._transformer = transformer
             _quicken(self._lark)
             for terminal in self._lark.terminals:
                 if isinstance(terminal.pattern, PatternStr):
