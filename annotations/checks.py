@@ -16,9 +16,11 @@ from annotations.hints import closest_id
 from annotations.kinds import (
     ACCEPTING_KINDS,
     EXPECTED_KINDS,
+    MISSING_KINDS,
     OUTPUT_KINDS,
     DiagnosticKind,
 )
+from annotations.render import render_body
 
 
 def covers(first: OutputId, second: OutputId) -> bool:
@@ -38,11 +40,13 @@ def duplicates(annotations: Sequence[Annotation]) -> list[Diagnostic]:
     # Earlier Expected/UnexpectedOutput by (file, target, id): the first ExpectedOutput, and
     # the first UnexpectedOutput per project (lower case).
     accepting: dict[tuple[str, int | None, OutputId], _Earlier] = {}
+    # Earlier MissingOutputs by (file, target, id): the first per project (lower case).
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]] = {}
     # Earlier annotations of the other kinds by everything that makes two of them identical.
     identical: dict[tuple[object, ...], Annotation] = {}
     findings = []
     for annotation in annotations:
-        earlier = _earliest_conflict(annotation, accepting, identical)
+        earlier = _earliest_conflict(annotation, accepting, missing, identical)
         if earlier is not None:
             findings.append(
                 Diagnostic(
@@ -54,7 +58,7 @@ def duplicates(annotations: Sequence[Annotation]) -> list[Diagnostic]:
                     "remove one of the two, or make their ids differ",
                 )
             )
-        _remember(annotation, accepting, identical)
+        _remember(annotation, accepting, missing, identical)
     return findings
 
 
@@ -76,6 +80,7 @@ def _identity(annotation: Annotation) -> tuple[object, ...]:
 def _remember(
     annotation: Annotation,
     accepting: dict[tuple[str, int | None, OutputId], _Earlier],
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]],
     identical: dict[tuple[object, ...], Annotation],
 ) -> None:
     if annotation.kind in ACCEPTING_KINDS:
@@ -89,21 +94,42 @@ def _remember(
             entry.unexpected.setdefault(annotation.issue.project.lower(), annotation)
     else:
         identical.setdefault(_identity(annotation), annotation)
+        if annotation.kind in MISSING_KINDS and annotation.issue is not None:
+            assert annotation.output_id is not None
+            slot = (annotation.file, annotation.target, annotation.output_id)
+            missing.setdefault(slot, {}).setdefault(annotation.issue.project.lower(), annotation)
+
+
+def _covering_ids(output_id: OutputId) -> list[OutputId]:
+    """The ids that cover `output_id` (see `covers`): itself, and its key alone."""
+    if output_id.reason is not None and ":" not in output_id.reason:
+        return [output_id, OutputId(output_id.key)]
+    return [output_id]
 
 
 def _earliest_conflict(
     later: Annotation,
     accepting: dict[tuple[str, int | None, OutputId], _Earlier],
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]],
     identical: dict[tuple[object, ...], Annotation],
 ) -> Annotation | None:
     if later.kind not in ACCEPTING_KINDS:
-        return identical.get(_identity(later))
+        same = identical.get(_identity(later))
+        if same is not None or later.kind not in MISSING_KINDS or later.issue is None:
+            return same
+        # A MissingOutput of the same project whose id covers this one's takes every output
+        # both match first: this one is never reported.
+        assert later.output_id is not None
+        project = later.issue.project.lower()
+        earlier = [
+            missing[(later.file, later.target, i)][project]
+            for i in _covering_ids(later.output_id)
+            if project in missing.get((later.file, later.target, i), {})
+        ]
+        return min(earlier, key=lambda a: (a.line, a.column)) if earlier else None
     output_id = later.output_id
     assert output_id is not None
-    # The ids that cover `later`'s (see `covers`): its own, and its key alone.
-    ids = [output_id]
-    if output_id.reason is not None and ":" not in output_id.reason:
-        ids.append(OutputId(output_id.key))
+    ids = _covering_ids(output_id)
     found: list[Annotation] = []
     for candidate in ids:
         entry = accepting.get((later.file, later.target, candidate))
@@ -127,6 +153,14 @@ def _message(earlier: Annotation, later: Annotation) -> str:
             f"{later.kind.value}({later.output_id}) can never be satisfied: "
             f"{earlier.kind.value}({earlier.output_id}) {where} also targets {target} and "
             "Silver gives every matching output to the first"
+        )
+    if later.kind in MISSING_KINDS and (earlier.issue, earlier.output_id) != (
+        later.issue,
+        later.output_id,
+    ):
+        return (
+            f"{render_body(later)} is never reported: {render_body(earlier)} {where} also "
+            f"targets {target} and Silver gives every matching output to the first"
         )
     return f"{later.kind.value} repeats the identical annotation {where} for {target}"
 

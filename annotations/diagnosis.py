@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from annotations.annotation import Kind
 from annotations.forms import KEYWORDS, SYNTAX, Form, FormError, parse_form, shorten
 from annotations.hints import closest_keyword, repair
+from annotations.kinds import KNOWN_BUG_KINDS, LINKED_KINDS
 
 _LEADING_WORD = re.compile(r"[A-Za-z]+")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _FORMS = ", ".join(f"`{syntax}`" for syntax in SYNTAX.values())
 _KINDS = {kind.value: kind for kind in Kind}
-_ID_AND_LINK = frozenset({Kind.UNEXPECTED, Kind.MISSING, Kind.UNEXPECTED_FILE, Kind.MISSING_FILE})
-_LINK_ONLY = frozenset({Kind.IGNORE_FILE, Kind.IGNORE_FILE_LIST})
+_LINK_ONLY = LINKED_KINDS - KNOWN_BUG_KINDS
 # How many closing parentheses, from the right, may end the form before trailing text.
 _CLOSINGS_TRIED = 4
 # Bodies up to this length are memoised; longer ones are no slip anyone repeats.
@@ -84,7 +84,7 @@ def _diagnose(body: str, prefix: str, error: FormError) -> Problem:
     inner_at = len(word) + 1
     inner = body[inner_at:-1]
     problem: Problem | None = None
-    if kind in _ID_AND_LINK:
+    if kind in KNOWN_BUG_KINDS:
         problem = _separator(body, inner, inner_at, word, marker)
     elif kind in _LINK_ONLY:
         problem = _link(body, inner, inner_at, marker)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from annotations.annotation import IssueRef, Kind, OutputId
+from annotations.kinds import LINKED_KINDS
 
 # Silver reads issue numbers with Scala's `toInt`; a larger number makes its reader throw.
 MAX_ISSUE = 2**31 - 1
@@ -38,7 +39,7 @@ SYNTAX: dict[Kind, str] = {
     Kind.MISSING_FILE: "MissingFileOutput(ID, /PROJECT/issue/N/)",
 }
 # The keywords followed by an issue link, each with its opening parenthesis.
-LINKED_OPENINGS = tuple(f"{kind.value}(" for kind, syntax in SYNTAX.items() if "/issue/" in syntax)
+LINKED_OPENINGS = tuple(sorted(f"{kind.value}(" for kind in LINKED_KINDS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from annotations.kinds import (
     MISSING_KINDS,
 )
 from annotations.outcome import Finding, FindingKind, Outcome, Verdict
+from annotations.render import render_body
 
 # Silver's TestErrorType order, which its failure message groups by.
 _FINDING_ORDER = {
@@ -191,7 +192,6 @@ def match(
         table = first_missing if annotation.kind in MISSING_KINDS else first_accepting
         table.setdefault(slot, index)
 
-    expected_sources = {_source(a) for a in in_force if a.kind in EXPECTED_KINDS}
     # Per accepting annotation: None (accepted, on a line that ran once) or, on a line that ran
     # k > 1 times, one byte per pass saying whether that pass gave it an output.
     accepted: dict[int, bytearray | None] = {}
@@ -201,8 +201,8 @@ def match(
         missing = min((first_missing[s] for s in slots if s in first_missing), default=None)
         accepting = min((first_accepting[s] for s in slots if s in first_accepting), default=None)
         if missing is not None:
-            beside = _source(in_force[missing]) in expected_sources
-            findings.append(_missing_but_present(in_force[missing], output, passes, beside))
+            fallback = None if accepting is None else in_force[accepting]
+            findings.append(_missing_but_present(in_force[missing], output, passes, fallback))
         elif accepting is not None:
             passes.accept(accepted, accepting, in_force[accepting], output)
             matched.append((output, in_force[accepting]))
@@ -346,6 +346,7 @@ def _expected_but_missing(annotation: Annotation, gaps: tuple[int, ...], total: 
         message,
         annotation=annotation,
         passes=gaps,
+        runs=total,
     )
 
 
@@ -364,14 +365,12 @@ def _unexpected_but_missing(annotation: Annotation) -> Finding:
 
 
 def _missing_but_present(
-    annotation: Annotation, output: Output, passes: _Passes, expected_beside: bool
+    annotation: Annotation, output: Output, passes: _Passes, fallback: Annotation | None
 ) -> Finding:
     output_id = _id_of(annotation)
     expected = Kind.EXPECTED_FILE if annotation.kind is Kind.MISSING_FILE else Kind.EXPECTED
-    if expected_beside:
-        fix = (
-            f"remove the annotation: the {expected.value}({output_id}) beside it accepts the output"
-        )
+    if fallback is not None:
+        fix = f"remove the annotation: the {render_body(fallback)} beside it accepts the output"
     else:
         fix = f"replace the annotation with `{expected.value}({output_id})`"
     return Finding(
@@ -384,4 +383,5 @@ def _missing_but_present(
         f"{passes.where(output)}: the bug looks fixed, so {fix}",
         annotation=annotation,
         output=output,
+        fallback=fallback,
     )

@@ -425,3 +425,20 @@ def test_reading_text_without_annotation_lines_never_imports_lark() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_read_text_reports_a_missing_output_an_earlier_one_of_its_project_covers() -> None:
+    text = (
+        "//:: MissingOutput(b, /model/issue/1/)\n"
+        "//:: MissingOutput(b:x, /Model/issue/2/)\n"
+        "//:: MissingOutput(b, /kernel/issue/3/)\n"
+        "x\n"
+    )
+    result = read_text(text)
+    assert [(d.kind, d.line) for d in result.diagnostics] == [
+        (DiagnosticKind.DUPLICATE_ANNOTATION, 2)
+    ]
+    assert result.diagnostics[0].message == (
+        "MissingOutput(b:x, /Model/issue/2/) is never reported: MissingOutput(b, /model/issue/1/) "
+        "on line 1 also targets line 4 and Silver gives every matching output to the first"
+    )
