@@ -442,3 +442,26 @@ def test_read_text_reports_a_missing_output_an_earlier_one_of_its_project_covers
         "MissingOutput(b:x, /Model/issue/2/) is never reported: MissingOutput(b, /model/issue/1/) "
         "on line 1 also targets line 4 and Silver gives every matching output to the first"
     )
+
+
+# Inputs that took quadratic time once (the timings are in bench/annotations.py; these check
+# the results at a size where quadratic time would take minutes).
+
+
+def test_read_text_of_a_megabyte_of_slashes_finds_nothing() -> None:
+    assert read_text("/" * 1_000_000) == ReadResult(("<text>",))
+    assert read_text("// " * 300_000 + "\n//:: ExpectedOutput(a)\nx\n").annotations[0].line == 2
+
+
+def test_read_text_reports_each_of_many_stacked_duplicates_against_the_first() -> None:
+    count = 20_000
+    result = read_text("//:: ExpectedOutput(a)\n" * count + "x\n")
+    assert len(result.annotations) == count
+    assert len(result.diagnostics) == count - 1
+    assert all("on line 1 " in d.message for d in result.diagnostics)
+
+
+def test_read_text_of_a_long_body_without_an_issue_link_is_one_parse_error() -> None:
+    result = read_text("//:: UnexpectedOutput(" + ", /" * 300_000 + ")\nx\n")
+    assert [d.kind for d in result.diagnostics] == [DiagnosticKind.PARSE_ERROR]
+    assert len(result.diagnostics[0].message) < 400
