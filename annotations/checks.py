@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from annotations.annotation import Annotation, Diagnostic, Kind, OutputId
 from annotations.hints import closest_id
 from annotations.kinds import (
     ACCEPTING_KINDS,
     EXPECTED_KINDS,
-    LINKED_KINDS,
+    MISSING_KINDS,
     OUTPUT_KINDS,
     DiagnosticKind,
 )
+from annotations.render import render_body
 
 
 def covers(first: OutputId, second: OutputId) -> bool:
@@ -29,64 +30,139 @@ def covers(first: OutputId, second: OutputId) -> bool:
     return first.key == second.key and first.reason in (None, second.reason)
 
 
-def _same_project(first: Annotation, second: Annotation) -> bool:
-    if first.issue is None or second.issue is None:
-        return first.issue is None and second.issue is None
-    return first.issue.project.lower() == second.issue.project.lower()
-
-
 def duplicates(annotations: Sequence[Annotation]) -> list[Diagnostic]:
-    """Annotations that an earlier one on the same target makes pointless or unsatisfiable."""
-    groups: dict[tuple[str, int | None, bool], list[Annotation]] = {}
-    for annotation in annotations:
-        output = annotation.kind in OUTPUT_KINDS or annotation.kind is Kind.IGNORE_OTHERS
-        key = (annotation.file, annotation.target, output)
-        groups.setdefault(key, []).append(annotation)
+    """Annotations that an earlier one on the same target makes pointless or unsatisfiable.
+
+    Each annotation is compared with the earlier ones of its target through indexes of what
+    they could conflict on (its id's key and reason, its kind and link), so a stack of any
+    height is checked in linear time. The earliest conflicting annotation is named.
+    """
+    # Earlier Expected/UnexpectedOutput by (file, target, id): the first ExpectedOutput, and
+    # the first UnexpectedOutput per project (lower case).
+    accepting: dict[tuple[str, int | None, OutputId], _Earlier] = {}
+    # Earlier MissingOutputs by (file, target, id): the first per project (lower case).
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]] = {}
+    # Earlier annotations of the other kinds by everything that makes two of them identical.
+    identical: dict[tuple[object, ...], Annotation] = {}
     findings = []
-    for group in groups.values():
-        for index, later in enumerate(group):
-            for earlier in group[:index]:
-                message = _conflict(earlier, later)
-                if message is not None:
-                    findings.append(
-                        Diagnostic(
-                            DiagnosticKind.DUPLICATE_ANNOTATION.value,
-                            later.file,
-                            later.line,
-                            later.column,
-                            message,
-                            "remove one of the two, or make their ids differ",
-                        )
-                    )
-                    break
+    for annotation in annotations:
+        earlier = _earliest_conflict(annotation, accepting, missing, identical)
+        if earlier is not None:
+            findings.append(
+                Diagnostic(
+                    DiagnosticKind.DUPLICATE_ANNOTATION.value,
+                    annotation.file,
+                    annotation.line,
+                    annotation.column,
+                    _message(earlier, annotation),
+                    "remove one of the two, or make their ids differ",
+                )
+            )
+        _remember(annotation, accepting, missing, identical)
     return findings
 
 
-def _conflict(earlier: Annotation, later: Annotation) -> str | None:
+@dataclass(slots=True)
+class _Earlier:
+    """The first ExpectedOutput, and the first UnexpectedOutput per project, of one id."""
+
+    expected: Annotation | None = None
+    unexpected: dict[str, Annotation] = field(default_factory=dict)
+
+
+def _identity(annotation: Annotation) -> tuple[object, ...]:
+    issue = annotation.issue
+    link = None if issue is None else (issue.project.lower(), issue.number)
+    output = annotation.kind in OUTPUT_KINDS or annotation.kind is Kind.IGNORE_OTHERS
+    return (annotation.file, annotation.target, output, annotation.kind, annotation.output_id, link)
+
+
+def _remember(
+    annotation: Annotation,
+    accepting: dict[tuple[str, int | None, OutputId], _Earlier],
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]],
+    identical: dict[tuple[object, ...], Annotation],
+) -> None:
+    if annotation.kind in ACCEPTING_KINDS:
+        assert annotation.output_id is not None
+        entry = accepting.setdefault(
+            (annotation.file, annotation.target, annotation.output_id), _Earlier()
+        )
+        if annotation.kind in EXPECTED_KINDS:
+            entry.expected = entry.expected or annotation
+        elif annotation.issue is not None:
+            entry.unexpected.setdefault(annotation.issue.project.lower(), annotation)
+    else:
+        identical.setdefault(_identity(annotation), annotation)
+        if annotation.kind in MISSING_KINDS and annotation.issue is not None:
+            assert annotation.output_id is not None
+            slot = (annotation.file, annotation.target, annotation.output_id)
+            missing.setdefault(slot, {}).setdefault(annotation.issue.project.lower(), annotation)
+
+
+def _covering_ids(output_id: OutputId) -> list[OutputId]:
+    """The ids that cover `output_id` (see `covers`): itself, and its key alone."""
+    if output_id.reason is not None and ":" not in output_id.reason:
+        return [output_id, OutputId(output_id.key)]
+    return [output_id]
+
+
+def _earliest_conflict(
+    later: Annotation,
+    accepting: dict[tuple[str, int | None, OutputId], _Earlier],
+    missing: dict[tuple[str, int | None, OutputId], dict[str, Annotation]],
+    identical: dict[tuple[object, ...], Annotation],
+) -> Annotation | None:
+    if later.kind not in ACCEPTING_KINDS:
+        same = identical.get(_identity(later))
+        if same is not None or later.kind not in MISSING_KINDS or later.issue is None:
+            return same
+        # A MissingOutput of the same project whose id covers this one's takes every output
+        # both match first: this one is never reported.
+        assert later.output_id is not None
+        project = later.issue.project.lower()
+        earlier = [
+            missing[(later.file, later.target, i)][project]
+            for i in _covering_ids(later.output_id)
+            if project in missing.get((later.file, later.target, i), {})
+        ]
+        return min(earlier, key=lambda a: (a.line, a.column)) if earlier else None
+    output_id = later.output_id
+    assert output_id is not None
+    ids = _covering_ids(output_id)
+    found: list[Annotation] = []
+    for candidate in ids:
+        entry = accepting.get((later.file, later.target, candidate))
+        if entry is None:
+            continue
+        if entry.expected is not None:
+            found.append(entry.expected)
+        # An UnexpectedOutput is in force with a later one only when both name one project.
+        if later.kind not in EXPECTED_KINDS and later.issue is not None:
+            same = entry.unexpected.get(later.issue.project.lower())
+            if same is not None:
+                found.append(same)
+    return min(found, key=lambda a: (a.line, a.column)) if found else None
+
+
+def _message(earlier: Annotation, later: Annotation) -> str:
     where = f"on line {earlier.line}"
     target = "the same file" if later.target is None else f"line {later.target}"
-    if later.kind in ACCEPTING_KINDS and earlier.kind in ACCEPTING_KINDS:
-        assert earlier.output_id is not None and later.output_id is not None
-        in_force_together = earlier.kind in EXPECTED_KINDS or (
-            later.kind not in EXPECTED_KINDS and _same_project(earlier, later)
+    if later.kind in ACCEPTING_KINDS:
+        return (
+            f"{later.kind.value}({later.output_id}) can never be satisfied: "
+            f"{earlier.kind.value}({earlier.output_id}) {where} also targets {target} and "
+            "Silver gives every matching output to the first"
         )
-        if covers(earlier.output_id, later.output_id) and in_force_together:
-            return (
-                f"{later.kind.value}({later.output_id}) can never be satisfied: "
-                f"{earlier.kind.value}({earlier.output_id}) {where} also targets {target} and "
-                "Silver gives every matching output to the first"
-            )
-        return None
-    if later.kind == earlier.kind and later.output_id == earlier.output_id:
-        same_link = _same_project(earlier, later) and (
-            later.issue is None
-            or earlier.issue is None
-            or later.issue.number == earlier.issue.number
+    if later.kind in MISSING_KINDS and (earlier.issue, earlier.output_id) != (
+        later.issue,
+        later.output_id,
+    ):
+        return (
+            f"{render_body(later)} is never reported: {render_body(earlier)} {where} also "
+            f"targets {target} and Silver gives every matching output to the first"
         )
-        if later.kind in LINKED_KINDS and not same_link:
-            return None
-        return f"{later.kind.value} repeats the identical annotation {where} for {target}"
-    return None
+    return f"{later.kind.value} repeats the identical annotation {where} for {target}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +171,8 @@ class Catalog:
 
     ids: frozenset[str]
     keys: frozenset[str]
+    sorted_ids: tuple[str, ...]  # the pools a did-you-mean searches, in a stable order
+    sorted_ids_and_keys: tuple[str, ...]
 
     @classmethod
     def of(cls, catalog: Collection[str] | None) -> Catalog | None:
@@ -115,8 +193,8 @@ class Catalog:
             output_id = annotation.output_id
             if output_id is None or self.knows(output_id):
                 continue
-            pool = self.ids if output_id.reason is not None else self.ids | self.keys
-            close = closest_id(str(output_id), sorted(pool))
+            pool = self.sorted_ids if output_id.reason is not None else self.sorted_ids_and_keys
+            close = closest_id(str(output_id), pool)
             findings.append(
                 Diagnostic(
                     DiagnosticKind.UNKNOWN_ID.value,
@@ -134,4 +212,5 @@ class Catalog:
 @functools.lru_cache(maxsize=16)
 def _catalog_of(ids: frozenset[str]) -> Catalog:
     # A run passes the same catalog for every file; its keys are worked out once.
-    return Catalog(ids, frozenset(OutputId.parse(entry).key for entry in ids))
+    keys = frozenset(OutputId.parse(entry).key for entry in ids)
+    return Catalog(ids, keys, tuple(sorted(ids)), tuple(sorted(ids | keys)))

@@ -7,13 +7,13 @@ parse, and the closest catalog id to an unknown one.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Collection
 
-from annotations.forms import KEYWORDS, SYNTAX, Form, parse_form
+from annotations.forms import KEYWORDS, Form, parse_form
 
 _LEADING_WORD = re.compile(r"[A-Za-z]+")
-_FORMS = ", ".join(f"`{syntax}`" for syntax in SYNTAX.values())
 
 
 def closest_keyword(word: str) -> str | None:
@@ -47,29 +47,13 @@ def repair(body: str) -> str | None:
     return fixed if isinstance(parse_form(fixed), Form) else None
 
 
-def body_hint(body: str, prefix: str) -> str:
-    """The hint for a `//:: ` line whose body does not parse."""
-    if body[:1].isspace():
-        fixed = repair(body)
-        suggestion = f"; did you mean `{prefix}:: {fixed}`?" if fixed else ""
-        return f"write exactly one space after `{prefix}::`{suggestion}"
-    match = _LEADING_WORD.match(body)
-    word = match.group() if match else ""
-    keyword = closest_keyword(word) if word else None
-    if word in KEYWORDS:
-        syntax = next(s for s in SYNTAX.values() if s.split("(")[0] == word)
-        return f"the form is `{prefix}:: {syntax}` (exactly one space after the comma)"
-    fixed = repair(body)
-    if fixed is not None:
-        return f"did you mean `{prefix}:: {fixed}`? (keywords are case-sensitive)"
-    if keyword is not None:
-        return f"unknown keyword `{word}`; did you mean `{keyword}`?"
-    if word:
-        return f"unknown keyword `{word}`; an annotation is one of {_FORMS}"
-    return f"an annotation is one of {_FORMS}"
-
-
 def closest_id(text: str, catalog: Collection[str]) -> str | None:
     """The catalog id closest to `text`, if any is close."""
-    close = difflib.get_close_matches(text, list(catalog), n=1, cutoff=0.6)
+    return _closest_id(text, tuple(catalog))
+
+
+@functools.lru_cache(maxsize=1024)
+def _closest_id(text: str, catalog: tuple[str, ...]) -> str | None:
+    # A file may repeat one unknown id many times; difflib is slow enough to remember it.
+    close = difflib.get_close_matches(text, catalog, n=1, cutoff=0.6)
     return close[0] if close else None

@@ -52,14 +52,3 @@ FILE_LEVEL_KINDS = frozenset(
         Kind.MISSING_FILE,
     }
 )
-# Silver's own kinds; the others are this engine's additions.
-SILVER_KINDS = frozenset(
-    {
-        Kind.EXPECTED,
-        Kind.UNEXPECTED,
-        Kind.MISSING,
-        Kind.IGNORE_OTHERS,
-        Kind.IGNORE_FILE,
-        Kind.IGNORE_FILE_LIST,
-    }
-)

@@ -30,6 +30,7 @@ from annotations.kinds import (
     MISSING_KINDS,
 )
 from annotations.outcome import Finding, FindingKind, Outcome, Verdict
+from annotations.render import render_body
 
 # Silver's TestErrorType order, which its failure message groups by.
 _FINDING_ORDER = {
@@ -87,6 +88,18 @@ def id_matches(annotation_id: OutputId, output_id: str) -> bool:
         # neither `a` nor `a:b` can accept an output that differs from them.
         return str(annotation_id) == output_id
     return annotation_id.key == parts[0] and annotation_id.reason in (None, parts[1])
+
+
+def matching_ids(output_id: str) -> tuple[OutputId, ...]:
+    """Every annotation id that `id_matches` lets accept `output_id` (at most two)."""
+    parts = _java_split_colon(output_id)
+    if len(parts) == 1:
+        return (OutputId(output_id),)
+    if not parts:
+        return ()
+    if len(parts) > 2:
+        return (OutputId.parse(output_id),)
+    return (OutputId(parts[0]), OutputId(parts[0], parts[1]))
 
 
 def _in_force(annotation: Annotation, projects: tuple[str, ...]) -> bool:
@@ -164,30 +177,36 @@ def match(
         for a in read.annotations
         if a.kind in MATCHED_KINDS and a.file not in ignored and _in_force(a, projects)
     ]
-    by_line: dict[tuple[str, int | None], list[int]] = {}
+    # Per (file, line, annotation id): the first MissingOutput and the first accepting
+    # annotation, in file order; per (file, line): whether an IgnoreOthers stands there. An
+    # output then looks up only the ids that can match it (`matching_ids`), however many
+    # annotations its line has.
+    first_missing: dict[tuple[str, int | None, OutputId], int] = {}
+    first_accepting: dict[tuple[str, int | None, OutputId], int] = {}
+    ignore_others: set[tuple[str, int | None]] = set()
     for index, annotation in enumerate(in_force):
-        by_line.setdefault((annotation.file, annotation.target), []).append(index)
+        if annotation.kind is Kind.IGNORE_OTHERS:
+            ignore_others.add((annotation.file, annotation.target))
+            continue
+        slot = (annotation.file, annotation.target, _id_of(annotation))
+        table = first_missing if annotation.kind in MISSING_KINDS else first_accepting
+        table.setdefault(slot, index)
 
-    expected_sources = {_source(a) for a in in_force if a.kind in EXPECTED_KINDS}
     # Per accepting annotation: None (accepted, on a line that ran once) or, on a line that ran
     # k > 1 times, one byte per pass saying whether that pass gave it an output.
     accepted: dict[int, bytearray | None] = {}
     matched: list[tuple[Output, Annotation | None]] = []
     for output in outputs:
-        candidates = [
-            i
-            for i in by_line.get((output.file, output.line), ())
-            if in_force[i].kind is Kind.IGNORE_OTHERS or id_matches(_id_of(in_force[i]), output.id)
-        ]
-        missing = next((i for i in candidates if in_force[i].kind in MISSING_KINDS), None)
-        accepting = next((i for i in candidates if in_force[i].kind in ACCEPTING_KINDS), None)
+        slots = [(output.file, output.line, i) for i in matching_ids(output.id)]
+        missing = min((first_missing[s] for s in slots if s in first_missing), default=None)
+        accepting = min((first_accepting[s] for s in slots if s in first_accepting), default=None)
         if missing is not None:
-            beside = _source(in_force[missing]) in expected_sources
-            findings.append(_missing_but_present(in_force[missing], output, passes, beside))
+            fallback = None if accepting is None else in_force[accepting]
+            findings.append(_missing_but_present(in_force[missing], output, passes, fallback))
         elif accepting is not None:
             passes.accept(accepted, accepting, in_force[accepting], output)
             matched.append((output, in_force[accepting]))
-        elif candidates:
+        elif (output.file, output.line) in ignore_others:
             matched.append((output, None))  # IgnoreOthers on that line
         else:
             findings.append(_additional(output, passes))
@@ -327,6 +346,7 @@ def _expected_but_missing(annotation: Annotation, gaps: tuple[int, ...], total: 
         message,
         annotation=annotation,
         passes=gaps,
+        runs=total,
     )
 
 
@@ -345,14 +365,12 @@ def _unexpected_but_missing(annotation: Annotation) -> Finding:
 
 
 def _missing_but_present(
-    annotation: Annotation, output: Output, passes: _Passes, expected_beside: bool
+    annotation: Annotation, output: Output, passes: _Passes, fallback: Annotation | None
 ) -> Finding:
     output_id = _id_of(annotation)
     expected = Kind.EXPECTED_FILE if annotation.kind is Kind.MISSING_FILE else Kind.EXPECTED
-    if expected_beside:
-        fix = (
-            f"remove the annotation: the {expected.value}({output_id}) beside it accepts the output"
-        )
+    if fallback is not None:
+        fix = f"remove the annotation: the {render_body(fallback)} beside it accepts the output"
     else:
         fix = f"replace the annotation with `{expected.value}({output_id})`"
     return Finding(
@@ -365,4 +383,5 @@ def _missing_but_present(
         f"{passes.where(output)}: the bug looks fixed, so {fix}",
         annotation=annotation,
         output=output,
+        fallback=fallback,
     )

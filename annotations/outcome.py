@@ -35,8 +35,10 @@ class FindingKind(enum.Enum):
 class Finding:
     """One reason a test failed, located at `file:line` (line None: no line).
 
-    `passes` is set on an expected-but-missing finding whose line ran more than once: the
-    0-based passes that gave no output (each pass of its line must give one).
+    `passes` is set on an expected-but-missing finding whose line ran `runs` > 1 times: the
+    0-based passes that gave no output (each pass of its line must give one). `fallback` is set
+    on a missing-but-present finding when another annotation on the line would accept the
+    output once the stale MissingOutput is gone (so the fix is to remove it, not replace it).
     """
 
     kind: FindingKind
@@ -48,6 +50,8 @@ class Finding:
     output: Output | None = None
     diagnostic: Diagnostic | None = None
     passes: tuple[int, ...] = ()
+    runs: int = 1
+    fallback: Annotation | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 from annotations.annotation import Annotation, Diagnostic, ReadResult
 from annotations.checks import Catalog, duplicates
-from annotations.forms import KEYWORDS, Form, FormError, parse_form
-from annotations.hints import body_hint, looks_like_keyword, repair
+from annotations.diagnosis import diagnose
+from annotations.forms import KEYWORDS, Form, FormError, parse_form, shorten
+from annotations.hints import looks_like_keyword, repair
 from annotations.kinds import (
     FILE_LEVEL_KINDS,
     DiagnosticKind,
@@ -114,10 +115,14 @@ class _Scanner:
         self.marker = prefix + "::"
         quoted, last = re.escape(prefix), re.escape(prefix[-1])
         words = "|".join(re.escape(keyword) for keyword in KEYWORDS)
-        # Candidates: `//::`, and near misses: `// ::`, `////::`, `// //::`, `//: Keyword`,
-        # `// Keyword(`. Every one starts with the prefix, so the scan skips ahead to each `//`.
+        # Every line worth a look holds the prefix followed by: more of its last character,
+        # blanks and `::` (`//::`, `// ::`, `////::`, `/// ::`; `// //::` holds `//::`); `:`
+        # (`//: Keyword`); or blanks and a keyword's stem (`// Keyword(`). The search is led
+        # by the literal prefix, and a run of the prefix's last character is scanned only
+        # from its start (the lookbehind), with possessive runs: linear however a line goes
+        # on. Each line hit is then looked at once, by patterns anchored at its start.
         self.candidates = re.compile(
-            quoted + rf"(?:[ \t{last}]*::|[ \t]+{quoted}::|:[ \t]*[A-Za-z]|[ \t]*(?i:{_STEMS}))"
+            quoted + rf"(?:(?<!{last}{quoted}){last}*+[ \t]*+::|:|[ \t]*+(?i:{_STEMS}))"
         )
         self.comment_miss = re.compile(quoted + rf"(?:[ \t]+|{last}+[ \t]*)::[ \t]*")
         self.single_colon = re.compile(quoted + r":[ \t]*")
@@ -144,7 +149,7 @@ class _Scanner:
         fixed = repair(trimmed[miss.end() :])
         shown = f"`{marker} {fixed}`" if fixed else f"`{marker} ...`"
         return (
-            f"`{trimmed}` is read as a plain comment, not as an annotation",
+            f"`{shorten(trimmed, 120)}` is read as a plain comment, not as an annotation",
             f"did you mean {shown}? ({why})",
         )
 
@@ -164,7 +169,6 @@ class _Scanner:
         pending: list[_Pending] = []
         resume, resume_line = 0, 1  # where the search for the pending stack's target goes on
         cursor, cursor_line = 0, 1
-        last_start = -1
 
         def settle(upto: int, at_eof: bool) -> None:
             nonlocal resume, resume_line
@@ -188,23 +192,23 @@ class _Scanner:
                             file,
                             item.line,
                             item.column,
-                            f"`{item.text}` has no target: no line that is not a comment follows "
-                            "it, so Silver drops it",
+                            f"`{shorten(item.text, 120)}` has no target: no line that is not "
+                            "a comment follows it, so Silver drops it",
                             "put the annotation directly above the line it is about",
                         )
                     )
                 pending.clear()
 
-        for found in self.candidates.finditer(text):
-            start = text.rfind("\n", 0, found.start()) + 1
-            if start == last_start:
-                continue
-            last_start = start
-            line_no = cursor_line + text.count("\n", cursor, start)
-            cursor, cursor_line = start, line_no
+        scan = 0  # the start of the first line not looked at yet
+        while (found := self.candidates.search(text, scan)) is not None:
+            newline = text.rfind("\n", scan, found.start())
+            start = newline + 1 if newline >= 0 else scan
             stop = text.find("\n", found.end())
             if stop < 0:
                 stop = size
+            scan = stop + 1
+            line_no = cursor_line + text.count("\n", cursor, start)
+            cursor, cursor_line = start, line_no
             raw = text[start:stop]
             trimmed = raw.strip(TRIM)
             column = len(raw) - len(raw.lstrip(TRIM)) + 1
@@ -221,14 +225,16 @@ class _Scanner:
                         if odd:
                             diagnostics.append(_odd_id(form, file, line_no, column, trimmed))
                     else:
+                        problem = diagnose(body, prefix, form)
                         diagnostics.append(
                             Diagnostic(
                                 DiagnosticKind.PARSE_ERROR.value,
                                 file,
                                 line_no,
-                                column + len(marker) + form.column,
-                                f"cannot parse annotation `{trimmed}`: {form.message}",
-                                body_hint(body, prefix),
+                                column + len(marker) + problem.column,
+                                f"cannot parse annotation `{shorten(trimmed, 120)}`: "
+                                f"{problem.message}",
+                                problem.hint,
                                 silver=True,
                             )
                         )
@@ -241,7 +247,8 @@ class _Scanner:
                             file,
                             line_no,
                             column + len(marker),
-                            f"cannot parse annotation `{trimmed}`: `{marker}` must be followed "
+                            f"cannot parse annotation `{shorten(trimmed, 120)}`: `{marker}` must "
+                            "be followed "
                             "by exactly one space",
                             f"write `{marker} ` before the keyword{suggestion}",
                             silver=True,
@@ -296,14 +303,13 @@ class _Scanner:
                         file,
                         item.line,
                         item.column,
-                        f"`{item.text}` targets line {target}, which is blank, so it can never "
-                        "match an output",
+                        f"`{shorten(item.text, 120)}` targets line {target}, which is blank, "
+                        "so it can never match an output",
                         "remove the blank line, or move the annotation directly above its line",
                     )
                 )
 
 
-@functools.lru_cache(maxsize=8192)
 def _parse(body: str) -> tuple[Form | FormError, bool]:
     """The body's form, and whether its id holds characters no output id can hold."""
     form = parse_form(body)
@@ -321,8 +327,8 @@ def _odd_id(form: Form, file: str, line: int, column: int, text: str) -> Diagnos
         file,
         line,
         column,
-        f"`{text}` has the id `{form.output_id}`, which is empty or holds a blank, comma or "
-        "parenthesis",
+        f"`{shorten(text, 120)}` has the id `{shorten(str(form.output_id), 60)}`, which is empty "
+        "or holds a blank, comma or parenthesis",
         "an id is `KEY:REASON` without blanks; the issue link belongs to `UnexpectedOutput` "
         "and `MissingOutput`",
     )
@@ -330,7 +336,7 @@ def _odd_id(form: Form, file: str, line: int, column: int, text: str) -> Diagnos
 
 def _after_code(raw: str, index: int, file: str, line: int) -> Diagnostic:
     """`//::` after something else on its line: code, or a byte-order mark Silver does not trim."""
-    shown = raw[index:].strip(TRIM)
+    shown = shorten(raw[index:].strip(TRIM), 120)
     if raw[:index].strip(TRIM).strip(BOM) == "":
         at_start = "the file starts with" if line == 1 else "this line starts with"
         return Diagnostic(

@@ -24,12 +24,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import UnexpectedEOF
 from lark.lexer import PatternStr
 
-from annotations.lark_cache import cache_file
+from annotations.lark_cache import cached_lark
 from harness.errors import HintedError
 from harness.literals import INT
 from harness.scenario import hints
@@ -155,13 +154,15 @@ def _checked(tokens: Iterator[Token]) -> Iterator[Token]:
 @functools.cache
 def _lark() -> Lark:
     """The process's LALR parser, with the inline transformer."""
-    return Lark(
+    # The grammar's analysis is kept in the user's cache (annotations.lark_cache); a parser
+    # loaded from it carries its own copy of the transformer, which holds no state.
+    return cached_lark(
+        "scenario",
         GRAMMAR.read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
         transformer=ScenarioTransformer(),
         maybe_placeholders=False,
-        cache=cache_file("scenario", lark.__version__),
     )
 
 

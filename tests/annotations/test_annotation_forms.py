@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from annotations import IssueRef, Kind, OutputId
-from annotations.forms import Form, FormError, parse_form
+from annotations.forms import Form, FormError, grammar_form, parse_form, plain_form
 
 # Silver's patterns, as in viper.silver.testing.TestAnnotationParser (Java `.` = no terminator).
 _DOT = r"[^\n\r\u0085\u2028\u2029]"
@@ -186,3 +186,59 @@ _annotation_pieces = st.sampled_from(
 @example("IgnoreFileList(/p/issue/1/)")
 def test_parse_form_agrees_with_silver_on_bodies_built_from_annotation_pieces(body: str) -> None:
     assert engine_reads(body) == silver_reads(body)
+
+
+_plain_pieces = st.sampled_from(
+    [
+        "ExpectedOutput(",
+        "ExpectedFileOutput(",
+        "UnexpectedOutput(",
+        "MissingFileOutput(",
+        "IgnoreFile(",
+        "IgnoreFileList(",
+        "IgnoreOthers",
+        "a",
+        "dma.map_failed-2",
+        ":",
+        ")",
+        ", /",
+        "/",
+        "/issue/",
+        "0",
+        "2147483647",
+        "2147483648",
+        "/)",
+        " ",
+        "\u00e9",
+    ]
+)
+
+
+@given(st.lists(_plain_pieces, min_size=1, max_size=10).map("".join))
+@example("UnexpectedOutput(a:b, /model/issue/2147483647/)")
+@example("UnexpectedOutput(a:b, /model/issue/2147483648/)")
+@example("IgnoreFileList(//issue/0/)")
+@example("ExpectedOutput(a:b:c)")
+def test_the_plain_shape_shortcut_reads_every_body_it_takes_as_the_grammar_does(
+    body: str,
+) -> None:
+    plain = plain_form(body)
+    if plain is not None:
+        assert plain == grammar_form(body)
+    assert parse_form(body) == grammar_form(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ExpectedOutput(dma.map.failed:overlap)",
+        "UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)",
+        "MissingOutput(a, /vfio/issue/13/)",
+        "IgnoreFile(/model/issue/14/)",
+        "IgnoreFileList(/silver/issue/1/)",
+        "IgnoreOthers",
+        "ExpectedFileOutput(dma.leak)",
+    ],
+)
+def test_the_plain_shape_shortcut_takes_the_common_annotations(body: str) -> None:
+    assert plain_form(body) is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from annotations import (
     Finding,
@@ -18,6 +20,7 @@ from annotations import (
     read_text,
     read_texts,
 )
+from annotations.matcher import matching_ids
 
 PROJECTS = ("model", "vfio")
 
@@ -337,3 +340,21 @@ def test_match_fails_on_an_output_id_with_two_colons_that_no_equal_annotation_ex
         FindingKind.EXPECTED_BUT_MISSING,
         FindingKind.EXPECTED_BUT_MISSING,
     ]
+
+
+@given(
+    st.text(":ab", max_size=6).map(OutputId.parse),
+    st.text(":ab", max_size=6),
+)
+def test_matching_ids_lists_exactly_the_annotation_ids_id_matches_accepts(
+    annotation_id: OutputId, output_id: str
+) -> None:
+    assert id_matches(annotation_id, output_id) == (annotation_id in matching_ids(output_id))
+
+
+def test_match_on_a_line_with_a_tall_stack_looks_only_at_ids_that_can_match() -> None:
+    stack = "".join(f"//:: ExpectedOutput(a:{i})\n" for i in range(3000))
+    read = read_text(stack + "//:: ExpectedOutput(b)\nx\n")
+    outcome = match([out(3002, "b")] * 3000 + [out(3002, "a:7")], read, PROJECTS)
+    assert [f.kind for f in outcome.findings] == [FindingKind.EXPECTED_BUT_MISSING] * 2999
+    assert outcome.matched[-1][1] == read.annotations[7]

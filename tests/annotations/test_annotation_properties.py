@@ -189,3 +189,53 @@ def test_removing_an_output_an_expected_output_needs_turns_a_pass_into_a_failure
     assert [(f.kind, f.annotation) for f in after.findings] == [
         (FindingKind.EXPECTED_BUT_MISSING, annotation)
     ]
+
+
+_hostile_pieces = st.sampled_from(
+    [
+        "//::",
+        "//:: ",
+        "// ::",
+        "////",
+        "ExpectedOutput(",
+        "UnexpectedOutput(",
+        "MissingFileOutput(",
+        "IgnoreFile(",
+        "IgnoreOthers",
+        "expected",
+        "a:b",
+        ")",
+        ", /",
+        "/issue/",
+        "9" * 50,
+        "0" * 20,
+        "/)",
+        " ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\\r",
+        "\ufeff",
+        "\u2028",
+        "\x00",
+        "é",
+        "// x",
+    ]
+)
+
+
+@given(
+    st.lists(_hostile_pieces | st.text(max_size=3), max_size=40).map("".join),
+    st.sampled_from(["//", "#", "--"]),
+)
+def test_reading_any_text_never_raises_and_locates_every_diagnostic_in_the_text(
+    text: str, prefix: str
+) -> None:
+    text = text.replace("//", prefix) if prefix != "//" else text
+    result = read_text(text, FILE, prefix=prefix)
+    lines = text.replace("\\r", "").split("\n")
+    for diagnostic in result.diagnostics:
+        assert 1 <= diagnostic.line <= len(lines)
+        assert 1 <= diagnostic.column <= len(lines[diagnostic.line - 1]) + 1, diagnostic
+    outputs = [Output(FILE, a.target, str(a.output_id)) for a in result.annotations if a.output_id]
+    match(outputs, result, PROJECTS)  # never raises either
