@@ -286,3 +286,26 @@ def test_a_backend_that_cannot_start_a_scenario_fails_that_scenario_only(
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_stale_missing_output_beside_its_expected_output_is_to_be_removed(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/both.vfio": PASSING.replace(
+                "//:: ExpectedOutput(dma.map.failed:overlap)\n",
+                "//:: ExpectedOutput(dma.map.failed:overlap)\n"
+                "//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)\n",
+            )
+        }
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "stale known bug: /model/issue/13/ looks fixed; remove "
+            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` at "
+            "scenarios/both.vfio:4"
+        ]
+    )
