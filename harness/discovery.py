@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SUFFIX = ".vfio"
@@ -24,34 +24,35 @@ _GROUP_MEMBER = re.compile(r"(?P<name>.+)_file(?P<number>[0-9]+)")
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """One test: a single file, or a `_fileN` group run in number order on one state."""
+    """One test: a single file, or a `_fileN` group run in number order on one state.
+
+    Its names relative to the root are worked out once, as it is made: collection asks for
+    them several times per scenario.
+    """
 
     name: str  # the stem, or for a group the part before `_fileN`
     files: tuple[Path, ...]
     root: Path  # the scenario root that relative names are taken from
+    # Each file's posix path relative to the root, in run order.
+    file_relpaths: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    # `dma/overlap.vfio`, or `dma/name` for a group.
+    relpath: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.files:
             raise ValueError(f"scenario {self.name!r} has no files")
+        relpaths = tuple(relative(path, self.root) for path in self.files)
+        first = relpaths[0]
+        if self.is_group:
+            folder, _, _ = first.rpartition("/")
+            first = f"{folder}/{self.name}" if folder else self.name
+        object.__setattr__(self, "file_relpaths", relpaths)
+        object.__setattr__(self, "relpath", first)
 
     @property
     def is_group(self) -> bool:
         """True for a `_fileN` group (even a group of one numbered file)."""
         return group_member(self.files[0]) is not None
-
-    @property
-    def relpath(self) -> str:
-        """Posix path relative to the root: `dma/overlap.vfio`, or `dma/name` for a group."""
-        first = relative(self.files[0], self.root)
-        if not self.is_group:
-            return first
-        folder, _, _ = first.rpartition("/")
-        return f"{folder}/{self.name}" if folder else self.name
-
-    @property
-    def file_relpaths(self) -> tuple[str, ...]:
-        """Each file's posix path relative to the root, in run order."""
-        return tuple(relative(path, self.root) for path in self.files)
 
 
 def group_member(path: Path) -> tuple[str, int] | None:

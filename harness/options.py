@@ -17,6 +17,7 @@ Keys (each `key=value`, split on the first `=`; when a key repeats, the last one
   (`4096`, `0x1000`, `0b1`, `_` separators, `K M G T` suffixes on decimals). Limits:
   `vfio:pgsize` a power of two from 1 to 1G; `vfio:limit` 0 to 2^32-1 (the kernel's
   `dma_entry_limit` is an unsigned int); `vfio:mode` v1|v2; `vfio:reserved` x86|none;
+  `vfio:aw` the IOMMU address width, 32 to 64 (IOVAs lie below 2^aw);
   `vfio:<window>.base` / `.size` for windows mmio32, mmio64 and io: size at least 1, and the
   window must end inside its address space (mmio32 below 4G, io below 64K, mmio64 below 2^64).
 """
@@ -34,6 +35,7 @@ from typing import Any
 from harness.backend import CoreDefaults, WindowSpec
 from harness.errors import HintedError
 from harness.literals import SUFFIXES, parse_int
+from harness.vfio.dma import MAX_AW, MIN_AW
 
 DEFAULT_INCLUDE = r".*\.vfio"
 _URL_FIELDS = ("project", "issue")
@@ -82,7 +84,7 @@ class RunOptions:
             f"backend={self.backend} strict={str(self.strict).lower()} "
             f"includeFiles={self.include_files.pattern} issueUrl={self.issue_url or '(none)'}",
             f"vfio:pgsize={_size(d.pgsize)} vfio:limit={d.limit} vfio:mode={d.mode} "
-            f"vfio:reserved={d.reserved}",
+            f"vfio:reserved={d.reserved} vfio:aw={d.aw}",
             windows,
         ]
 
@@ -253,6 +255,7 @@ _PARSERS: dict[str, _Parser] = {
     "vfio:limit": _integer("limit", 0, _MAX_LIMIT),
     "vfio:mode": _choice("mode", ("v2", "v1")),
     "vfio:reserved": _choice("reserved", ("x86", "none")),
+    "vfio:aw": _integer("aw", MIN_AW, MAX_AW),
 }
 for _kind, _end in _WINDOW_END.items():
     _PARSERS[f"vfio:{_kind}.base"] = _integer("base", 0, _end - 1, window=_kind)

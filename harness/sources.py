@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Protocol
 
 from annotations import read_texts
-from annotations.annotation import Diagnostic, ReadResult
+from annotations.annotation import Annotation, Diagnostic, ReadResult
 from annotations.outcome import Finding, FindingKind
 from harness.discovery import Scenario
 
 BOM = "\ufeff"
 PREFIX = "//"  # the scenario language's line comment
 EMPTY_SCENARIO = "EmptyScenario"
+_LINK = b"/issue/"  # in every issue link, `/PROJECT/issue/N/`
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,62 @@ def known_ids() -> frozenset[str]:
 
 def read_sources(scenario: Scenario) -> Sources:
     """Read a scenario's files and their annotations; never raises for a file it cannot read."""
+    texts, unreadable, not_utf8 = _read(scenario)
+    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
+    return Sources(texts, unreadable, not_utf8, read)
+
+
+class LinkMemo(Protocol):
+    """Issue-linked annotations remembered by file content (`harness.pytest_plugin.link_cache`)."""
+
+    def get(self, data: bytes, file: str) -> tuple[Annotation, ...] | None:
+        """The linked annotations of a file with these bytes, named `file`; None: unknown."""
+        ...
+
+    def put(self, data: bytes, annotations: tuple[Annotation, ...]) -> None:
+        """Remember the linked annotations of a file with these bytes."""
+        ...
+
+
+def read_links(scenario: Scenario, memo: LinkMemo | None = None) -> ReadResult:
+    """The annotations a scenario's tags are made of: its issue-linked ones (known bugs,
+    ignores), exactly as `read_sources` reads them; a file that cannot be read has none.
+
+    Every issue link holds `/issue/`: the reader runs only on a file that does (ASCII, so
+    the bytes hold it exactly when the text does). Each file is read on its own (the reader
+    treats the files of a group independently), and a `memo` answers for a file whose bytes it
+    has seen.
+    """
+    files: list[str] = []
+    annotations: list[Annotation] = []
+    for path in scenario.files:
+        file = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        files.append(file)
+        if _LINK not in data:
+            continue
+        found = memo.get(data, file) if memo is not None else None
+        if found is None:
+            found = file_links(data, file)
+            if memo is not None:
+                memo.put(data, found)
+        annotations.extend(found)
+    return ReadResult(tuple(files), tuple(annotations))
+
+
+def file_links(data: bytes, file: str) -> tuple[Annotation, ...]:
+    """The issue-linked annotations of one file's bytes."""
+    text, _ = decode(data, file)
+    read = read_texts([(file, text)], prefix=PREFIX)
+    return tuple(a for a in read.annotations if a.issue is not None)
+
+
+def _read(scenario: Scenario) -> tuple[dict[str, str], tuple[Finding, ...], dict[str, NotUtf8]]:
+    """The texts of the files that can be read, an UNREADABLE finding for each other, and
+    where the bytes of a file stop being UTF-8."""
     texts: dict[str, str] = {}
     unreadable: list[Finding] = []
     not_utf8: dict[str, NotUtf8] = {}
@@ -104,8 +162,7 @@ def read_sources(scenario: Scenario) -> Sources:
         texts[file], problem = decode(data, file)
         if problem is not None:
             not_utf8[file] = problem
-    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
-    return Sources(texts, tuple(unreadable), not_utf8, read)
+    return texts, tuple(unreadable), not_utf8
 
 
 def empty_file(file: str) -> Diagnostic:

@@ -150,6 +150,16 @@ def test_defines_reach_the_run(tmp_path: Path) -> None:
     assert main(["run", str(root), "-D", "vfio:pgsize=64K"]) == 0
 
 
+def test_the_address_width_define_reaches_the_containers(tmp_path: Path) -> None:
+    text = (
+        "container c0\n//:: ExpectedOutput(dma.map.failed:out.of.range)\n"
+        "map c0 iova=0x8000000000 vaddr=0x1000 size=4K\n"
+    )
+    root = write(tmp_path, {"a.vfio": text})
+    assert main(["run", str(root)]) == 1  # 2^39 is a valid IOVA for a 64-bit IOMMU
+    assert main(["run", str(root), "-D", "vfio:aw=39"]) == 0
+
+
 def test_ids_prints_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ids"]) == 0
     lines = capsys.readouterr().out.splitlines()

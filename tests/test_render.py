@@ -164,3 +164,26 @@ def test_code_frame_escapes_control_and_invisible_characters(tmp_path: Path) -> 
     report = failure_report(run_text(tmp_path, text), width=200)
     assert "❱ 2 assert 0 // \\x1b[31m red \\x07\\u202e\n" in report
     assert "\x1b" not in report and "\x07" not in report and "\r" not in report
+
+
+def test_a_frame_deep_in_a_long_file_shows_its_lines_with_their_numbers() -> None:
+    # Frames render only the lines they show (the text is split once per report): the
+    # numbers must still be those of the file, CRLF line ends included.
+    text = "".join(f"assert {n} == {n}\r\n" for n in range(1, 100_001))
+    findings = tuple(
+        Finding(FindingKind.ADDITIONAL_OUTPUT, FILE, line, "x:y", f"at {line}")
+        for line in (1, 99_999, 100_000)
+    )
+    assert failure_report(result(findings, {FILE: text}), width=60) == (
+        "Additional output:\n"
+        "scenarios/dma/x.vfio:1: x:y — at 1\n"
+        "❱ 1 assert 1 == 1\n"
+        "  2 assert 2 == 2\n"
+        "scenarios/dma/x.vfio:99999: x:y — at 99999\n"
+        "   99998 assert 99998 == 99998\n"
+        "❱  99999 assert 99999 == 99999\n"
+        "  100000 assert 100000 == 100000\n"
+        "scenarios/dma/x.vfio:100000: x:y — at 100000\n"
+        "   99999 assert 99999 == 99999\n"
+        "❱ 100000 assert 100000 == 100000\n"
+    )

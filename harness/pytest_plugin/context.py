@@ -12,7 +12,8 @@ from pathlib import Path
 
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.options import RunOptions
-from harness.sources import read_sources
+from harness.pytest_plugin.link_cache import LinkCache
+from harness.sources import read_links
 from harness.tags import Tags
 
 
@@ -26,6 +27,7 @@ class RunContext:
     rootpath: Path
     invocation_dir: Path
     unsupported_fails: bool = False  # a call the backend cannot run fails its scenario
+    links: LinkCache | None = None  # issue links by file content, kept across runs
     # folder -> {first file of each scenario: scenario}; filled lazily during collection.
     _folders: dict[Path, dict[Path, Scenario]] = field(default_factory=dict)
 
@@ -55,7 +57,7 @@ class RunContext:
     def tags(self, scenario: Scenario) -> Tags | None:
         """The tags of a scenario's files; None when its annotations cannot be read at all."""
         try:
-            return Tags(read_sources(scenario).read)
+            return Tags(read_links(scenario, self.links))
         except Exception:  # a reader bug fails this item when it runs, not the collection
             return None
 

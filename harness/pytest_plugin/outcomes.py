@@ -3,8 +3,9 @@
 - passed: the test passes; under `strict=false` the downgraded annotation findings become
   `AnnotationWarning`s, located at the scenario line.
 - failed: `ScenarioFailed`, whose text is a one-line summary (`path:line: id — message` of the
-  first finding) and the Silver-grouped report (`harness.render`), plain so that it survives
-  xdist and dumb terminals. A scenario the backend broke down or crashed in fails the same way,
+  first finding, for `--tb=line`, `-r` and junit) and the Silver-grouped report
+  (`harness.render`, what the terminal shows), plain so that it survives xdist and dumb
+  terminals. A scenario the backend broke down or crashed in fails the same way,
   showing where and why (for a crash, the backend's own frames), never a harness traceback.
 - known failure: a dynamic `xfail(strict=True)` marker whose reason lists the issue links, then
   `KnownFailure`; pytest's skipping plugin turns that into XFAIL. `--runxfail` means, as in
@@ -74,11 +75,12 @@ def settle(item: pytest.Item, result: RunResult, context: RunContext) -> None:
             f"ignored: {links(outcome.issues, options.issue_url)}", _use_item_location=True
         )
     if status is Status.KNOWN_BUG:
-        reason = f"known bug: {links(outcome.issues, options.issue_url)}"
+        text = known_bug_text(result, context)
         if getattr(item.config.option, "runxfail", False):  # absent under -p no:skipping
-            raise ScenarioFailed(result, known_bug_text(result, context))
+            raise ScenarioFailed(result, text)
+        reason = f"known bug: {links(outcome.issues, options.issue_url)}"
         item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
-        raise KnownFailure(result, reason)
+        raise KnownFailure(result, text)  # XFAIL; a failure with this report without skipping
     raise ScenarioFailed(result, report(result, options.issue_url))
 
 
@@ -93,9 +95,7 @@ def report(result: RunResult, issue_url: str | None) -> str:
 
     # Wide enough that no entry wraps: one finding, one line, whatever the terminal.
     body = failure_report(result, color=False, width=REPORT_WIDTH, issue_url=issue_url)
-    first = crash_line(result)
-    # The report of a stopped scenario starts with that same line: it is not said twice.
-    return body if body.startswith(f"{first}\n") else f"{first}\n{body}"
+    return f"{crash_line(result)}\n{body}"
 
 
 def known_bug_text(result: RunResult, context: RunContext) -> str:
@@ -125,8 +125,9 @@ class CrashLine:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioRepr:
-    """A scenario failure as pytest shows it: the report, or under `--tb=line` nothing but its
-    first line (`reprcrash`, which pytest prints there, in `-r` lines and in junit messages).
+    """A scenario failure as pytest shows it. The text's first line sums it up (`reprcrash`:
+    pytest prints it alone under `--tb=line`, and in `-r` lines and junit messages); the rest
+    is the report, which is what the terminal shows otherwise (its first entry is that line).
 
     pytest-xdist sends failures to the controller as text; `restore` turns that text back into
     this form there, so that a parallel run reports as a serial one does.
@@ -148,7 +149,7 @@ class ScenarioRepr:
     def toterminal(self, out: Any) -> None:
         """Write the report (nothing under `--tb=line`: pytest writes `reprcrash` itself)."""
         if not self.line_only:
-            out.line(self.text.rstrip("\n"))
+            out.line(self.text.partition("\n")[2].rstrip("\n"))
 
     def __str__(self) -> str:
         return self.text

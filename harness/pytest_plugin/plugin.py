@@ -36,6 +36,8 @@ from harness.pytest_plugin.items import (
     ScenarioFile,
     ScenarioItem,
 )
+from harness.pytest_plugin.link_cache import NAME as LINKS
+from harness.pytest_plugin.link_cache import LinkCache
 from harness.pytest_plugin.outcomes import restore
 from harness.pytest_plugin.summary import ScenarioSummary
 from harness.sessions import BackendError, open_backend
@@ -94,10 +96,22 @@ def pytest_configure(config: pytest.Config) -> None:
         roots,
         config.rootpath.resolve(),
         config.invocation_params.dir.resolve(),
+        links=link_cache(config),
     )
     if not hasattr(config, "workerinput"):  # the xdist controller (or a serial run) reports
         config.pluginmanager.register(ScenarioSummary(config), "vfio-summary")
         config.pluginmanager.register(XdistParity(config), "vfio-xdist-parity")
+
+
+def link_cache(config: pytest.Config) -> LinkCache | None:
+    """The issue-link cache in pytest's cache folder (none under `-p no:cacheprovider`); it
+    is saved as the run ends."""
+    cache: pytest.Cache | None = getattr(config, "cache", None)
+    if cache is None:
+        return None
+    links = LinkCache(cache.mkdir("vfio") / LINKS)
+    config.add_cleanup(links.save)
+    return links
 
 
 def header(config: pytest.Config) -> list[str]:

@@ -63,7 +63,7 @@ def test_header_shows_the_effective_options_command_line_over_ini(
         [
             r"vfio: backend=model strict=true includeFiles=.*\.vfio "
             "issueUrl=https://t.example/{issue}",
-            "vfio: vfio:pgsize=4K vfio:limit=8 vfio:mode=v2 vfio:reserved=x86",
+            "vfio: vfio:pgsize=4K vfio:limit=8 vfio:mode=v2 vfio:reserved=x86 vfio:aw=64",
             "vfio: vfio:mmio32.base=0xc0000000 vfio:mmio32.size=640M *",
             "vfio: projects in force: vfio, model; scenario roots: nearest 'scenarios' folder",
         ]
