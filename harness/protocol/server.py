@@ -37,8 +37,12 @@ from harness.vfio.catalog import VfioError
 OpenSession = Callable[[CoreDefaults], BackendSession]
 
 
-class _Server:
-    """The state between requests: the open session, its defaults, the scenario's backend."""
+class Server:
+    """The state between requests: the open session, its defaults, the scenario's backend.
+
+    `handle(line)` answers one request line; `serve` is the loop around it. An adapter written
+    in Python can drive a `Server` from its own loop (to log, or to listen elsewhere).
+    """
 
     def __init__(self, open_session: OpenSession) -> None:
         self.open_session = open_session
@@ -152,7 +156,7 @@ def _call(backend: Backend, method: Method, params: dict[str, Any]) -> Any:
 
 def serve(open_session: OpenSession, stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Serve requests from `stdin` until `shutdown` or end of input; the exit status (0)."""
-    server = _Server(open_session)
+    server = Server(open_session)
     try:
         for line in stdin:
             answer, done = server.handle(line)
