@@ -9,7 +9,9 @@ import sys
 
 if sys.argv[1:] == ["serve"]:
     from harness.protocol.model_server import main
-else:
-    from harness.cli import main
 
-sys.exit(main())
+    sys.exit(main())
+
+from harness.cli import main as cli
+
+sys.exit(cli(prog="python -m harness"))
