@@ -20,12 +20,15 @@ scenario. Then, per the protocol page:
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
 from harness.backend import Backend, BackendFault, CoreDefaults, Unsupported
+from harness.options import DEFAULT_TIMEOUT, EXEC, RunOptions
 from harness.protocol import wire
 from harness.protocol.child import Child, ChildExited, ChildTimeout, StartFailed, Transcript
 from harness.protocol.child import describe_status as _status
@@ -36,9 +39,9 @@ from harness.protocol.lifecycle import (
     handshake_from_wire,
 )
 from harness.protocol.methods import KIND_WORDS, METHODS, PROTOCOL, Method, bind, is_kind
+from harness.sessions import BackendError
 from harness.vfio.catalog import ErrorId, VfioError
 
-DEFAULT_TIMEOUT = 30.0
 SHUTDOWN_GRACE = 5.0  # seconds a child has to exit after `shutdown`, then SIGKILL
 MAX_FAILED_STARTS = 3
 
@@ -70,7 +73,7 @@ class ProcessSession:
         defaults: CoreDefaults,
         *,
         cwd: Path,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float,
         log: Path | None = None,
     ) -> None:
         self.spec = f"exec:{command}"
@@ -321,3 +324,50 @@ class ProcessBackend:
         call.__name__ = attribute
         setattr(self, attribute, call)  # found directly next time
         return call
+
+
+def open_process(
+    spec: str,
+    defaults: CoreDefaults,
+    options: RunOptions | None = None,
+    *,
+    cwd: Path | None = None,
+    worker: str | None = None,
+) -> ProcessSession:
+    """The session of `exec:COMMAND`, run in `cwd` (default: the current folder).
+
+    A program that cannot be found or run is a `BackendError` now, before any scenario.
+    `backend.log` is taken relative to the current folder; `worker` (an xdist worker id) gets
+    a file of its own beside it (`backend.log` -> `backend.gw0.log`).
+    """
+    folder = cwd if cwd is not None else Path.cwd()
+    command = spec.removeprefix(EXEC)
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        raise BackendError(spec, f"the command does not split: {error}", _EXEC_HINT) from None
+    if not words:
+        raise BackendError(spec, "an empty command", _EXEC_HINT)
+    program = words[0]
+    if "/" in program:
+        path = folder / program
+        found = path.is_file() and os.access(path, os.X_OK)
+    else:
+        found = shutil.which(program) is not None
+    if not found:
+        where = f"in {folder}" if "/" in program else "on PATH"
+        raise BackendError(
+            spec,
+            f"cannot start {program!r}: no executable file of that name {where}",
+            f"the command runs in {folder}; give a program on PATH or a path from there",
+        )
+    log = None
+    if options is not None and options.backend_log:
+        log = Path(options.backend_log).absolute()
+        if worker:
+            log = log.with_name(f"{log.stem}.{worker}{log.suffix}")
+    timeout = options.backend_timeout if options is not None else DEFAULT_TIMEOUT
+    return ProcessSession(command, defaults, cwd=folder, timeout=timeout, log=log)
+
+
+_EXEC_HINT = "write e.g. backend=exec:python -m harness serve"

@@ -318,7 +318,7 @@ PARENT = textwrap.dedent(
     from pathlib import Path
     from harness.backend import CoreDefaults
     from harness.protocol.client import ProcessSession
-    session = ProcessSession(sys.argv[1], CoreDefaults(), cwd=Path.cwd())
+    session = ProcessSession(sys.argv[1], CoreDefaults(), cwd=Path.cwd(), timeout=30)
     session.fresh()
     print(session.pid, flush=True)
     how = sys.argv[2]

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from harness.protocol.model_server import ModelSession
 from harness.protocol.server import Server
@@ -61,7 +62,7 @@ def _armed(flag: Path | None) -> bool:
     return True
 
 
-def _misbehave(action: str, request: dict, answer: bytes, pids: Path | None) -> bytes:
+def _misbehave(action: str, request: dict[str, Any], answer: bytes, pids: Path | None) -> bytes:
     rid = request["id"]
     if action == "crash":
         sys.stderr.write("adapter: the VMM died — état perdu\n")
@@ -117,7 +118,7 @@ def _misbehave(action: str, request: dict, answer: bytes, pids: Path | None) -> 
     return answer
 
 
-def _line(message: dict) -> bytes:
+def _line(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, separators=(",", ":")) + "\n").encode()
 
 
