@@ -54,7 +54,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run scenarios (files or folders)")
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    run.add_argument("--backend", metavar="SPEC", help="model (default) or package.module:Class")
+    run.add_argument(
+        "--backend", metavar="SPEC", help="model (default), package.module:Class or exec:COMMAND"
+    )
     run.add_argument(
         "-D",
         dest="defines",
@@ -147,7 +149,7 @@ def run_all(
     try:
         for scenario in scenarios:
             result = run_scenario(scenario, session=session, strict=options.strict)
-            status = result.status()
+            status = result.status(unsupported_fails=options.unsupported_fails)
             statuses.append(status)
             out.print(render.ScenarioLine(result, status, options.issue_url), crop=False)
             if status is Status.FAILED:
