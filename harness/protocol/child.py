@@ -38,15 +38,18 @@ class Transcript:
     notes (a child started or ended). Written line by line, so a hung run can be read live."""
 
     def __init__(self, path: Path) -> None:
+        """Start the file afresh (its folder is made if needed); OSError when it cannot be."""
         self.path = path
-        self._file: IO[str] | None = None
-        self._mode = "w"  # the first open starts the file afresh; a reopen appends
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = self._open("w")
+
+    def _open(self, mode: str) -> IO[str]:
+        return self.path.open(mode, encoding="utf-8", errors="replace", buffering=1)
 
     def write(self, prefix: str, text: str) -> None:
         """One line of the transcript."""
         if self._file is None:
-            self._file = self.path.open(self._mode, encoding="utf-8", errors="replace", buffering=1)
-            self._mode = "a"
+            self._file = self._open("a")
         self._file.write(f"{prefix}{text}\n")
 
     def close(self) -> None:

@@ -74,7 +74,7 @@ class ProcessSession:
         *,
         cwd: Path,
         timeout: float,
-        log: Path | None = None,
+        log: Path | Transcript | None = None,
     ) -> None:
         self.spec = f"exec:{command}"
         self.argv = shlex.split(command)
@@ -83,7 +83,7 @@ class ProcessSession:
         self.cwd = cwd
         self.timeout = timeout
         self.defaults = {"defaults": defaults_to_wire(defaults)}
-        self.transcript = Transcript(log) if log is not None else None
+        self.transcript = Transcript(log) if isinstance(log, Path) else log
         self._child: Child | None = None
         self._handshake: Handshake | None = None
         self._methods: frozenset[str] = frozenset()
@@ -361,13 +361,21 @@ def open_process(
             f"cannot start {program!r}: no executable file of that name {where}",
             f"the command runs in {folder}; give a program on PATH or a path from there",
         )
-    log = None
+    transcript = None
     if options is not None and options.backend_log:
         log = Path(options.backend_log).absolute()
         if worker:
             log = log.with_name(f"{log.stem}.{worker}{log.suffix}")
+        try:
+            transcript = Transcript(log)
+        except OSError as error:
+            raise BackendError(
+                spec,
+                f"cannot write the transcript {str(log)!r}: {error.strerror}",
+                "give -D backend.log a file in a folder you can write",
+            ) from None
     timeout = options.backend_timeout if options is not None else DEFAULT_TIMEOUT
-    return ProcessSession(command, defaults, cwd=folder, timeout=timeout, log=log)
+    return ProcessSession(command, defaults, cwd=folder, timeout=timeout, log=transcript)
 
 
 _EXEC_HINT = "write e.g. backend=exec:python -m harness serve"

@@ -9,6 +9,13 @@ from processes import my_children, wait_gone
 
 
 @pytest.fixture(autouse=True)
+def _quiet_rewrite_warning(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process pytester runs import the already-imported plugin again; pytest warns."""
+    if "pytester" in request.fixturenames:
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-W ignore::pytest.PytestAssertRewriteWarning")
+
+
+@pytest.fixture(autouse=True)
 def _no_process_left_behind() -> Iterator[None]:
     before = set(my_children())
     yield
