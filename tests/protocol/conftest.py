@@ -12,6 +12,7 @@ from processes import my_children, wait_gone
 def _quiet_rewrite_warning(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process pytester runs import the already-imported plugin again; pytest warns."""
     if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # first: pytester clears PYTEST_ADDOPTS
         monkeypatch.setenv("PYTEST_ADDOPTS", "-W ignore::pytest.PytestAssertRewriteWarning")
 
 
