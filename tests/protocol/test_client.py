@@ -156,9 +156,9 @@ def test_a_quoted_line_is_cut_at_200_characters(tmp_path: Path) -> None:
 
 def test_hang_is_killed_after_the_timeout(tmp_path: Path) -> None:
     command = faulty_command("hang", "map", tmp_path)
-    with open_session(command, tmp_path, timeout=0.5) as session:
+    with open_session(command, tmp_path, timeout=2.5) as session:
         fault = fault_of(lambda: map_one(session.fresh()))
-        assert fault.at(WHERE) == f"backend model did not answer map at {WHERE} within 0.5 s"
+        assert fault.at(WHERE) == f"backend model did not answer map at {WHERE} within 2.5 s"
         assert fault.detail == "adapter: waiting forever"
         hung = started_pids(tmp_path)[0]
         assert wait_gone([hung], timeout=0) == []  # killed before the fault was raised

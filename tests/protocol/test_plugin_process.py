@@ -91,12 +91,13 @@ def test_a_protocol_violation_fails_quoting_the_line(
 
 
 def test_a_hang_is_killed_after_backend_timeout(pytester: pytest.Pytester, folder: Path) -> None:
-    result = run_faulty(pytester, folder, "hang", "mapped", "-D", "backend.timeout=0.5")
+    # Long enough for a loaded machine to start the child, which must answer initialize in it.
+    result = run_faulty(pytester, folder, "hang", "mapped", "-D", "backend.timeout=2.5")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
             "scenarios/dma/a_first.vfio:3: backend fault — backend model did not answer mapped "
-            "at scenarios/dma/a_first.vfio:3 within 0.5 s",
+            "at scenarios/dma/a_first.vfio:3 within 2.5 s",
             "*adapter: waiting forever",
         ]
     )
