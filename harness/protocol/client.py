@@ -120,6 +120,11 @@ class ProcessSession:
         return self._methods
 
     @property
+    def closed(self) -> bool:
+        """Whether `close()` has run."""
+        return self._closed
+
+    @property
     def pid(self) -> int | None:
         """The running child's process id, if one runs."""
         return self._child.pid if self._child is not None else None
