@@ -16,9 +16,10 @@ from collections import Counter
 
 import pytest
 
-from harness.protocol.conformance import TOP, Column, Conformance
+from harness.discovery import relative
+from harness.protocol.conformance import Column, Conformance, area_of
 from harness.pytest_plugin.items import CONTEXT, SCENARIO_MARKER, SESSION
-from harness.pytest_plugin.junit import AREA, ISSUE, UNSUPPORTED
+from harness.pytest_plugin.junit import ISSUE, UNSUPPORTED
 from harness.sessions import MODEL
 
 
@@ -48,7 +49,6 @@ class ScenarioSummary:
         self.config = config
         self.status: dict[str, Status] = {}
         self.issues: dict[str, list[str]] = {}  # issue link -> node ids, in report order
-        self.areas: dict[str, str] = {}  # node id -> area, for the conformance report
         self.unsupported: dict[str, str] = {}  # node id -> the method the backend lacks
 
     @pytest.hookimpl(trylast=True)
@@ -66,8 +66,6 @@ class ScenarioSummary:
                 nodes = self.issues.setdefault(str(value), [])
                 if report.nodeid not in nodes:
                     nodes.append(report.nodeid)
-            elif name == AREA:
-                self.areas[report.nodeid] = str(value)
             elif name == UNSUPPORTED:
                 self.unsupported[report.nodeid] = str(value)
 
@@ -86,11 +84,15 @@ class ScenarioSummary:
     def conformance(self) -> Conformance:
         """The conformance report of the scenarios that ran (for backends but the model)."""
         report = Conformance(self.config.stash[SESSION].name)
+        context = self.config.stash[CONTEXT]
         for node, status in self.status.items():
             column = _COLUMN[status]
             if status is Status.SKIPPED and node in self.unsupported:
                 column = Column.UNSUPPORTED
-            report.add(self.areas.get(node, TOP), column, self.unsupported.get(node))
+            # The node id's path is relative to the rootdir, on workers and controller alike.
+            path = context.rootpath / node.partition("::")[0]
+            area = area_of(relative(path, context.root_of(path)))
+            report.add(area, column, self.unsupported.get(node))
         return report
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
