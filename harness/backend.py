@@ -23,6 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from harness.vfio.bars import DEFAULT_WINDOWS, WindowKind
+from harness.vfio.dma import DEFAULT_AW, DEFAULT_LIMIT, DEFAULT_PGSIZE
+
 UnmapModeName = Literal["v1", "v2"]
 ReservedName = Literal["x86", "none"]
 BarKindName = Literal["mem32", "mem64", "io"]
@@ -115,18 +118,29 @@ class WindowSpec:
     size: int
 
 
+def _default_window(kind: WindowKind) -> WindowSpec:
+    window = DEFAULT_WINDOWS[kind]
+    return WindowSpec(window.base, window.size)
+
+
+# The core's default windows as plain values (WindowSpec is frozen, so sharing them is safe).
+_MMIO32 = _default_window(WindowKind.MMIO32)
+_MMIO64 = _default_window(WindowKind.MMIO64)
+_IO = _default_window(WindowKind.IO)
+
+
 @dataclass(frozen=True, slots=True)
 class CoreDefaults:
-    """Defaults a run starts from; `-D vfio:<option>=<value>` overrides them."""
+    """Defaults a run starts from (the core's); `-D vfio:<option>=<value>` overrides them."""
 
-    pgsize: int = 4096
-    limit: int = 65535
+    pgsize: int = DEFAULT_PGSIZE
+    limit: int = DEFAULT_LIMIT
     mode: UnmapModeName = "v2"
     reserved: ReservedName = "x86"
-    aw: int = 64  # IOMMU address width: IOVAs lie below 2^aw (scenario-language v2)
-    mmio32: WindowSpec = WindowSpec(0xC000_0000, 640 << 20)
-    mmio64: WindowSpec = WindowSpec(0x100_0000_0000, 1 << 40)
-    io: WindowSpec = WindowSpec(0x1000, 60 << 10)
+    aw: int = DEFAULT_AW  # IOMMU address width: IOVAs lie below 2^aw
+    mmio32: WindowSpec = _MMIO32
+    mmio64: WindowSpec = _MMIO64
+    io: WindowSpec = _IO
 
 
 @runtime_checkable
