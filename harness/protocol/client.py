@@ -10,7 +10,8 @@ scenario. Then, per the protocol page:
   order; at the end `shutdown`, stdin closed, SIGKILL after 5 s (`close()`).
 - A call to a method the child did not list is `Unsupported` and is not sent; -32601 makes the
   method unsupported for the rest of the run; error code 2 is `Unsupported` with the child's
-  reason; code 1 is the declared failure, a `VfioError` with the child's `data.id`.
+  reason; code 1 is the declared failure, a `VfioError` with the child's `data.id` (an id
+  outside the catalog is kept as sent: the matcher reports it as unknown) and `data.errno`.
 - Every fault (a broken line, an exit, a timeout) kills the child and raises `BackendFault`
   with the page's sentence (`BackendFault.at(FILE:LINE)`) and the stderr tail; the next
   `fresh()` starts a new child. A child that fails `initialize` makes the next scenario fail
@@ -40,28 +41,10 @@ from harness.protocol.lifecycle import (
 )
 from harness.protocol.methods import KIND_WORDS, METHODS, PROTOCOL, Method, bind, is_kind
 from harness.sessions import BackendError
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import VfioError
 
 SHUTDOWN_GRACE = 5.0  # seconds a child has to exit after `shutdown`, then SIGKILL
 MAX_FAILED_STARTS = 3
-
-
-class DeclaredFailure(VfioError):
-    """A failure the child declared (error code 1): `data.id` as sent, perhaps outside the
-    catalog (then the matcher reports it as an unknown id), and `data.errno` when given."""
-
-    def __init__(self, error_id: str, message: str, errno: int | None) -> None:
-        super().__init__(_CATALOG.get(error_id, ErrorId.SCENARIO_EVAL), message)
-        self.wire_id = error_id
-        self.errno = errno
-
-    @property
-    def id(self) -> str:
-        """The id the child sent."""
-        return self.wire_id
-
-
-_CATALOG = {error_id.value: error_id for error_id in ErrorId}
 
 
 class ProcessSession:
@@ -242,7 +225,7 @@ class ProcessSession:
             errno = data.get("errno")
             if errno is not None and type(errno) is not int:
                 raise self._violation(name, '"data.errno" is not an integer', line)
-            raise DeclaredFailure(data["id"], error.message, errno)
+            raise VfioError.from_id(data["id"], error.message, errno=errno)
         if error.code == wire.UNSUPPORTED:
             raise Unsupported(error.message)
         if error.code == wire.METHOD_NOT_FOUND:

@@ -62,9 +62,8 @@ class Server:
             return wire.error_response(request.id, error.code, error.message), False
         except VfioError as error:
             data: dict[str, Any] = {"id": error.id}
-            errno = getattr(error, "errno", None)
-            if errno is not None:
-                data["errno"] = errno
+            if error.errno is not None:
+                data["errno"] = error.errno
             answer = wire.error_response(request.id, wire.DECLARED_FAILURE, error.message, data)
             return answer, False
         except Unsupported as error:

@@ -272,3 +272,17 @@ def test_an_interrupted_run_leaves_no_child(
     assert len(pids) >= expected, output
     assert run.returncode != 0
     assert wait_gone(started_pids(folder)) == [], output
+
+
+def test_the_errno_a_child_reports_is_shown_with_the_output(
+    pytester: pytest.Pytester, folder: Path
+) -> None:
+    (folder / "scenarios/dma/b_second.vfio").write_text(
+        SCENARIO + "map c0 iova=0x100000 vaddr=0x7f0000000000 size=4K\n"
+    )
+    command = faulty_command("errno", "map", folder, once=False)
+    result = pytester.runpytest("-p", "no:randomly", "-D", f"backend=exec:{command}")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["scenarios/dma/b_second.vfio:4: dma.map.failed:overlap — *(errno 17 EEXIST)*"]
+    )
