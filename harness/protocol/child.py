@@ -27,10 +27,20 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Protocol
 
 STDERR_LINES = 50
 _CHUNK = 1 << 16
+
+
+class Log(Protocol):
+    """Where the lines of a child's conversation go (`Transcript`, or a benchmark's recorder)."""
+
+    def write(self, prefix: str, text: str) -> None:
+        """One line: `prefix` is `> `, `< `, `! ` or `# `."""
+
+    def close(self) -> None:
+        """No more lines."""
 
 
 class Transcript:
@@ -78,7 +88,7 @@ class StartFailed(Exception):
 class Child:
     """A running child process speaking one line per message."""
 
-    def __init__(self, argv: Sequence[str], cwd: Path, transcript: Transcript | None) -> None:
+    def __init__(self, argv: Sequence[str], cwd: Path, transcript: Log | None) -> None:
         self.argv = tuple(argv)
         self.transcript = transcript
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)

@@ -31,7 +31,14 @@ from typing import Any, cast
 from harness.backend import Backend, BackendFault, CoreDefaults, Unsupported
 from harness.options import DEFAULT_TIMEOUT, EXEC, RunOptions
 from harness.protocol import wire
-from harness.protocol.child import Child, ChildExited, ChildTimeout, StartFailed, Transcript
+from harness.protocol.child import (
+    Child,
+    ChildExited,
+    ChildTimeout,
+    Log,
+    StartFailed,
+    Transcript,
+)
 from harness.protocol.child import describe_status as _status
 from harness.protocol.lifecycle import (
     Handshake,
@@ -57,7 +64,7 @@ class ProcessSession:
         *,
         cwd: Path,
         timeout: float,
-        log: Path | Transcript | None = None,
+        log: Path | Log | None = None,
     ) -> None:
         self.spec = f"exec:{command}"
         self.argv = shlex.split(command)
