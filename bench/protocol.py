@@ -64,7 +64,7 @@ def generated_scenario(seed: int) -> str:
     for _ in range(33):
         roll = rng.random()
         if roll < 0.35 or not pages:
-            page = rng.randrange(1, 1 << 20)
+            page = rng.randrange(1, 1 << 19)  # below the MSI window at 0xfee00000
             if page in pages:
                 continue
             pages.append(page)
@@ -78,13 +78,13 @@ def generated_scenario(seed: int) -> str:
         elif roll < 0.7:
             lines.append(f"assert c0.mappings == {len(pages)} and c0.mapped == {len(pages)} * 4K")
         elif roll < 0.8:
-            lines.append(f"cfg write gpu 0x3c {rng.randrange(256):#x} 1")
+            lines.append(f"cfg write gpu 0x3c {rng.randrange(256):#x} size=1")
         elif roll < 0.9:
             vector = rng.randrange(8)
             lines.append(f"msix entry gpu {vector} addr=0xfee00000 data={vector:#x}")
         else:
             lines.append("//:: ExpectedOutput(config.access.failed:unaligned)")
-            lines.append("cfg read gpu 0x3 2")
+            lines.append("cfg read gpu 0x3 size=2")
     return "\n".join(lines) + "\n"
 
 

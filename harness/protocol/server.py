@@ -129,11 +129,10 @@ def _defaults(params: dict[str, Any]) -> CoreDefaults:
 
 def _call(backend: Backend, method: Method, params: dict[str, Any]) -> Any:
     """Validate the params against the method table, call by name, check the result's type."""
-    by_name = method.by_name()
-    unknown = sorted(set(params) - set(by_name))
-    if unknown:
+    if not params.keys() <= method.names:
+        unknown = sorted(params.keys() - method.names)[0]
         raise wire.RequestError(
-            None, wire.INVALID_PARAMS, f"{method.name} has no parameter {unknown[0]!r}"
+            None, wire.INVALID_PARAMS, f"{method.name} has no parameter {unknown!r}"
         )
     for param in method.params:
         if param.name not in params:
