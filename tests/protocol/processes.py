@@ -65,3 +65,13 @@ def children_of(pid: int) -> list[int]:
 def my_children() -> list[int]:
     """The running children of this test process."""
     return children_of(os.getpid())
+
+
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Write files (path relative to `folder` -> text) and an empty pytest.ini; the folder."""
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    for relpath, text in files.items():
+        path = folder / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder

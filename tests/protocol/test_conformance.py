@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from processes import faulty_command, serve_command
+from processes import faulty_command, serve_command, write_files
 
 from harness.protocol.conformance import TOP, Column, Conformance, area_of
 
@@ -68,12 +68,7 @@ EXPECTED = [
 
 @pytest.fixture
 def corpus(pytester: pytest.Pytester) -> Path:
-    pytester.makeini("[pytest]\n")
-    for relpath, text in LACKS_DEVICE.items():
-        path = pytester.path / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return pytester.path
+    return write_files(pytester.path, LACKS_DEVICE)
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])

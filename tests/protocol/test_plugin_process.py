@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import faulty_command, serve_command, started_pids, wait_gone
+from processes import faulty_command, serve_command, started_pids, wait_gone, write_files
 
 SCENARIO = """\
 container c0
@@ -28,12 +28,7 @@ TWO = {"scenarios/dma/a_first.vfio": SCENARIO, "scenarios/dma/b_second.vfio": SC
 @pytest.fixture
 def folder(pytester: pytest.Pytester) -> Path:
     """Two DMA scenarios in pytester's folder (with an ini file, so it is the rootdir)."""
-    pytester.makeini("[pytest]\n")
-    for relpath, text in TWO.items():
-        path = pytester.path / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return pytester.path
+    return write_files(pytester.path, TWO)
 
 
 def run_faulty(

@@ -88,24 +88,17 @@ def _no_process_left_behind() -> None:
     """The session's child outlives each test (a crash restarts it): checked per module."""
 
 
-def _in_process(backend: ModelBackend, call: tuple[str, tuple[Any, ...], dict[str, Any]]) -> Any:
-    method, args, kwargs = call
-    try:
-        return ("result", getattr(backend, method)(*args, **kwargs))
-    except VfioError as error:
-        return ("error", error.id, error.message)
-    except Exception as error:  # the in-process run reports it as a crash
-        return ("crash", f"{method} raised {type(error).__name__}: {error}")
-
-
-def _over_protocol(backend: Any, call: tuple[str, tuple[Any, ...], dict[str, Any]]) -> Any:
+def _outcome(backend: Any, call: tuple[str, tuple[Any, ...], dict[str, Any]]) -> Any:
+    """A call's result or failure; a crash in process, a fault over the protocol."""
     method, args, kwargs = call
     try:
         return ("result", getattr(backend, method)(*args, **kwargs))
     except VfioError as error:
         return ("error", error.id, error.message)
     except BackendFault as fault:
-        return ("crash", fault.message)  # it quotes the child's answer
+        return ("crash", fault.message)  # it quotes the child's answer, naming the exception
+    except Exception as error:  # the in-process run reports it as a crash
+        return ("crash", f"{method} raised {type(error).__name__}: {error}")
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
@@ -115,8 +108,8 @@ def test_call_sequences_agree_in_process_and_over_the_protocol(
 ) -> None:
     local, remote = ModelBackend(CoreDefaults()), session.fresh()
     for call in (*PRELUDE, *sequence):
-        expected = _in_process(local, call)
-        got = _over_protocol(remote, call)
+        expected = _outcome(local, call)
+        got = _outcome(remote, call)
         if expected[0] == "crash":
             # Over the protocol the quoted line carries the same exception; the run stops.
             assert got[0] == "crash" and expected[1] in got[1], call
