@@ -43,7 +43,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from harness.backend import BackendSession, CoreDefaults  # noqa: E402
 from harness.discovery import Scenario, group  # noqa: E402
 from harness.protocol.client import ProcessSession  # noqa: E402
-from harness.protocol.model_server import ModelSession  # noqa: E402
+from harness.protocol.model_server import open_model  # noqa: E402
 from harness.protocol.server import Server  # noqa: E402
 from harness.runner import RunResult, run_scenario  # noqa: E402
 from harness.sessions import open_backend  # noqa: E402
@@ -216,7 +216,7 @@ def breakdown(scenarios: Sequence[Scenario], inside: Timing, over: Timing) -> No
     finally:
         session.close()
     # The child's own work: the same requests through a Server in this process.
-    server = Server(ModelSession)
+    server = Server(open_model)
     start = time.perf_counter()
     for line in recording.requests:
         server.handle(line)

@@ -18,7 +18,7 @@ from harness.protocol import wire
 from harness.protocol.client import ProcessSession
 from harness.protocol.lifecycle import defaults_to_wire
 from harness.protocol.methods import METHODS
-from harness.protocol.model_server import ModelSession
+from harness.protocol.model_server import open_model
 from harness.protocol.server import FAULT_STATUS, serve
 from harness.vfio.catalog import ErrorId, VfioError
 
@@ -38,7 +38,7 @@ def exchange(open_session: Any, *requests: tuple[str, Mapping[str, Any]] | bytes
 
 
 def test_initialize_answers_name_protocol_and_every_method() -> None:
-    (answer,) = exchange(ModelSession, ("initialize", INITIALIZE))
+    (answer,) = exchange(open_model, ("initialize", INITIALIZE))
     assert answer == {
         "jsonrpc": "2.0",
         "id": 1,
@@ -48,7 +48,7 @@ def test_initialize_answers_name_protocol_and_every_method() -> None:
 
 def test_a_declared_failure_is_code_1_with_the_catalog_id() -> None:
     answers = exchange(
-        ModelSession,
+        open_model,
         ("initialize", INITIALIZE),
         ("container", {"name": "c0"}),
         ("map", {"container": "c0", "iova": 0x100000, "vaddr": 0x7F0000000000, "size": 0x2000}),
@@ -63,7 +63,7 @@ def test_a_declared_failure_is_code_1_with_the_catalog_id() -> None:
 
 def test_reset_discards_all_state() -> None:
     answers = exchange(
-        ModelSession,
+        open_model,
         ("initialize", INITIALIZE),
         ("container", {"name": "c0"}),
         ("reset", {"defaults": DEFAULTS}),
@@ -157,7 +157,7 @@ def test_reset_with_other_defaults_reopens_the_session() -> None:
 
 def test_params_are_validated_against_the_method_table() -> None:
     answers = exchange(
-        ModelSession,
+        open_model,
         ("initialize", INITIALIZE),
         ("map", {"container": "c0", "iova": -1, "vaddr": 0, "size": 4096}),
         ("map", {"container": "c0", "iova": 0, "vaddr": 0, "size": 4096, "perm": "x"}),
@@ -177,7 +177,7 @@ def test_params_are_validated_against_the_method_table() -> None:
 
 def test_requests_before_initialize_and_bad_protocols_are_refused() -> None:
     answers = exchange(
-        ModelSession,
+        open_model,
         ("mappings", {"container": "c0"}),
         ("initialize", {"protocol": "vfio-harness/2", "defaults": DEFAULTS}),
         ("initialize", {"protocol": "vfio-harness/1", "defaults": {"pgsize": 1}}),
@@ -198,7 +198,7 @@ def test_the_model_server_matches_the_model_in_process() -> None:
     backend.map("c0", 0x0, 0x7F0000000000, 0x10000)
     expected = backend.unmap("c0", 0x0, 0x10000)
     answers = exchange(
-        ModelSession,
+        open_model,
         ("initialize", INITIALIZE),
         ("container", {"name": "c0"}),
         ("map", {"container": "c0", "iova": 0, "vaddr": 0x7F0000000000, "size": 0x10000}),

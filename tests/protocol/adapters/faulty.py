@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.protocol.model_server import ModelSession
+from harness.protocol.model_server import open_model
 from harness.protocol.server import Server
 
 
@@ -39,7 +39,7 @@ def main() -> int:
     if args.pids:
         with args.pids.open("a") as pids:
             pids.write(f"{os.getpid()}\n")
-    server = Server(ModelSession)
+    server = Server(open_model)
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
         request = json.loads(line)
