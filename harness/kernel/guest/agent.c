@@ -407,6 +407,50 @@ static int op_unmap(void)
 	return 0;
 }
 
+/* Whether a mapping holds the page at IOVA, asked of the kernel itself: it refuses to map a
+ * page of the agent's there with EEXIST exactly when one does (the overlap check comes before
+ * the entry limit's ENOSPC and the IOVA range's EINVAL, which both mean "no mapping here").
+ * A map that succeeds is undone at once. `ok 1` or `ok 0`. */
+static unsigned char probe_page[1 << 16] __attribute__((aligned(1 << 16)));
+
+static int op_probe(void)
+{
+	int container;
+	uint64_t iova, size;
+	if (handle_arg(2, CONTAINER, &container) < 0 || number(3, &iova) < 0 ||
+	    number(4, &size) < 0 || size == 0 || size > sizeof(probe_page))
+		return fail("args");
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ,
+		.vaddr = (uint64_t)(uintptr_t)probe_page,
+		.iova = iova,
+		.size = size,
+	};
+	if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+		if (errno == EEXIST)
+			put("ok 1");
+		else if (errno == ENOSPC || errno == EINVAL)
+			put("ok 0");
+		else
+			return fail("probe-map");
+		return 0;
+	}
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		return fail("probe-unmap");
+	if (unmap.size != size) {
+		errno = EIO; /* the probe's own mapping did not go: the container is not as it was */
+		return fail("probe-unmap-short");
+	}
+	put("ok 0");
+	return 0;
+}
+
 /* -- devices -------------------------------------------------------------------------------- */
 
 static int op_device(void)
@@ -514,7 +558,9 @@ static int op_cfg_write(void)
 	return 0;
 }
 
-/* MSI-X on or off through VFIO_DEVICE_SET_IRQS: on gives every vector an eventfd. */
+/* MSI-X on (COUNT vectors) or off (COUNT 0) through VFIO_DEVICE_SET_IRQS. Every vector gets an
+ * eventfd of the agent's, but none is routed to the kernel yet (fd -1): `route` connects one,
+ * as a VMM does when the guest unmasks the vector. */
 static int op_msix(void)
 {
 	int device;
@@ -522,7 +568,7 @@ static int op_msix(void)
 	if (handle_arg(2, DEVICE, &device) < 0 || number(3, &count) < 0 || count > MAX_VECTORS)
 		return fail("args");
 	struct handle *h = &handles[device];
-	char buf[sizeof(struct vfio_irq_set) + MAX_VECTORS * sizeof(int)];
+	static char buf[sizeof(struct vfio_irq_set) + MAX_VECTORS * sizeof(int)];
 	struct vfio_irq_set *set = (void *)buf;
 	memset(set, 0, sizeof(*set));
 	set->argsz = sizeof(*set);
@@ -551,7 +597,8 @@ static int op_msix(void)
 	set->argsz = sizeof(*set) + count * sizeof(int);
 	set->flags = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
 	set->count = (uint32_t)count;
-	memcpy(set->data, fds, count * sizeof(int));
+	for (uint64_t i = 0; i < count; i++)
+		((int *)set->data)[i] = -1;
 	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set) < 0) {
 		fail("msix-on");
 		for (uint64_t i = 0; i < count; i++)
@@ -562,6 +609,31 @@ static int op_msix(void)
 	disable_vectors(h);
 	h->vectors = fds;
 	h->nvectors = (unsigned)count;
+	put("ok");
+	return 0;
+}
+
+/* Route one vector's interrupts to its eventfd (on) or to nothing (off): VFIO has no mask for
+ * MSI-X (VFIO_IRQ_SET_ACTION_MASK fails with ENOTTY), so a VMM masks by unrouting. */
+static int op_route(void)
+{
+	int device;
+	uint64_t vector, on;
+	if (handle_arg(2, DEVICE, &device) < 0 || number(3, &vector) < 0 || number(4, &on) < 0)
+		return fail("args");
+	struct handle *h = &handles[device];
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
+	struct vfio_irq_set *set = (void *)buf;
+	int fd = on && vector < h->nvectors ? h->vectors[vector] : -1;
+	memset(buf, 0, sizeof(buf));
+	set->argsz = sizeof(buf);
+	set->flags = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
+	set->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	set->start = (uint32_t)vector;
+	set->count = 1;
+	memcpy(set->data, &fd, sizeof(fd));
+	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set) < 0)
+		return fail("route");
 	put("ok");
 	return 0;
 }
@@ -674,6 +746,7 @@ static const struct {
 	{ "iommu-info", op_iommu_info },
 	{ "map", op_map },
 	{ "unmap", op_unmap },
+	{ "probe", op_probe },
 	{ "device", op_device },
 	{ "region", op_region },
 	{ "irq-info", op_irq_info },
@@ -681,6 +754,7 @@ static const struct {
 	{ "cfg-write", op_cfg_write },
 	{ "msix", op_msix },
 	{ "trigger", op_trigger },
+	{ "route", op_route },
 	{ "close", op_close },
 	{ "reset", op_reset },
 };
