@@ -33,6 +33,7 @@ KINDS = ("linux", "busybox", "guest", "snapshot")
 VMLINUX = "vmlinux"
 INITRAMFS = "initramfs.cpio"
 SNAPSHOT = "snapshot.bin"
+GUEST_SOURCES = Path(__file__).with_name("guest")
 SETUP_HINT = "run `python -m harness kernel setup`{args} (once; it keeps what it builds)"
 
 
@@ -49,6 +50,11 @@ def setup_hint(config: KernelConfig) -> str:
         if value != getattr(default, name)
     )
     return SETUP_HINT.format(args=args)
+
+
+def guest_sources() -> dict[str, str]:
+    """The SHA-256 of each source the guest is built from (`agent.c`, `init`)."""
+    return {name: cache.file_digest(GUEST_SOURCES / name) for name in ("agent.c", "init")}
 
 
 def pointer_path(root: Path, config: KernelConfig) -> Path:
@@ -115,7 +121,7 @@ def _read_pointer(root: Path, config: KernelConfig) -> dict[str, str]:
         raise SetupError(
             "artifacts", f"{path} is unreadable: {error}", setup_hint(config)
         ) from None
-    if not isinstance(names, dict) or set(names) != set(KINDS):
+    if not isinstance(names, dict) or not set(KINDS) <= set(names):
         raise SetupError(
             "artifacts", f"{path} does not name {', '.join(KINDS)}", setup_hint(config)
         )
@@ -137,6 +143,13 @@ def installed(config: KernelConfig, root: Path | None = None) -> Installed:
                 f"the {kind} artifact is broken and will not be used: {broken.reason} ({path})",
                 setup_hint(config),
             ) from None
+    built_from = {k: verified["guest"].inputs.get(k) for k in ("agent.c", "init")}
+    if built_from != guest_sources():
+        raise SetupError(
+            "artifacts",
+            "the guest was built from another version of the agent or /init than this harness has",
+            setup_hint(config),
+        )
     snapshot_facts: Mapping[str, Any] = verified["snapshot"].facts
     try:
         facts = GuestFacts.from_json(snapshot_facts["guest"])

@@ -45,8 +45,12 @@ def iommu_device(iommu: IommuName) -> list[str]:
 
 
 def kernel_command_line(iommu: IommuName) -> str:
-    """What the guest kernel boots with: console on ttyS0, /init from the initramfs."""
-    line = "console=ttyS0 quiet panic=-1 rdinit=/init"
+    """What the guest kernel boots with: console on ttyS0, /init from the initramfs.
+
+    `loglevel=5` puts warnings and worse on the console (the `WARNING:` banner is printed at
+    KERN_WARNING, which `quiet` would hide) and keeps the boot's chatter off it.
+    """
+    line = "console=ttyS0 loglevel=5 panic=-1 rdinit=/init"
     return f"{line} intel_iommu=on" if iommu == "vtd" else line
 
 

@@ -17,6 +17,7 @@ it) is removed and rebuilt. Downloads go to a scratch folder that is always remo
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,9 +34,8 @@ from harness.kernel.guest import Guest, GuestFault, Images
 from harness.kernel.qemu import QemuError, qemu_version
 from harness.kernel.survey import survey
 
-GUEST_SOURCES = Path(__file__).with_name("guest")
-AGENT_SOURCE = GUEST_SOURCES / "agent.c"
-INIT_SOURCE = GUEST_SOURCES / "init"
+AGENT_SOURCE = artifacts.GUEST_SOURCES / "agent.c"
+INIT_SOURCE = artifacts.GUEST_SOURCES / "init"
 # vfio-pci pulls in vfio, vfio_pci_core, irqbypass (and vfio_virqfd on 6.1) by its depends=.
 VFIO_MODULES = ("vfio_iommu_type1", "vfio_pci")
 VIRTIO_IOMMU_MODULE = "virtio_iommu"
@@ -200,7 +200,12 @@ def build_guest(builder: Builder, linux: Artifact, busybox: Artifact, iommu: Iom
     if result.returncode != 0:
         raise SetupError("guest", f"busybox cpio failed: {result.stderr.decode().strip()}")
     shutil.rmtree(tree)
-    inputs = {"linux": linux.path.name, "busybox": busybox.path.name, "iommu": iommu}
+    inputs = {
+        "linux": linux.path.name,
+        "busybox": busybox.path.name,
+        "iommu": iommu,
+        **artifacts.guest_sources(),
+    }
     return builder.commit([artifacts.INITRAMFS], inputs, {"modules": lines})
 
 
@@ -315,8 +320,7 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
     guest_key = key_of(
         linux.path.name,
         busybox.path.name,
-        AGENT_SOURCE.read_bytes(),
-        INIT_SOURCE.read_bytes(),
+        *artifacts.guest_sources().values(),
         config.iommu,
         gcc_version(),
     )
@@ -329,8 +333,9 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
         raise SetupError("qemu", str(error)) from None
     images = Images(linux.file(artifacts.VMLINUX), guest.file(artifacts.INITRAMFS))
     accel: machine.RunAccel = "tcg" if config.accel == "tcg" else "kvm"
+    probe_name = None
     if config.accel == "auto":
-        accel = _probe(base, guest_key, qemu, images, config.iommu, say)
+        accel, probe_name = _probe(base, linux.path.name, qemu, images, config.iommu, say)
     snapshot_key = key_of(
         guest.path.name, linux.path.name, qemu, machine.identity(config.iommu, accel)
     )
@@ -346,23 +351,51 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
         "guest": guest.path.name,
         "snapshot": snapshot.path.name,
     }
+    if probe_name is not None:
+        names["probe"] = probe_name
     artifacts.write_pointer(base, config, names)
+    prune(base, set(), say)
     done = artifacts.installed(config, base)
     say(f"kernel setup: ready ({done.facts.release}, {accel}, QEMU {qemu})")
     return done
 
 
 def _probe(
-    root: Path, guest_key: str, qemu: str, images: Images, iommu: IommuName, say: Say
-) -> machine.RunAccel:
-    """The accelerator `auto` resolves to, probed once per guest, QEMU and host kernel."""
-    key = key_of(guest_key, qemu, os.uname().release)
+    root: Path, linux: str, qemu: str, images: Images, iommu: IommuName, say: Say
+) -> tuple[machine.RunAccel, str]:
+    """The accelerator `auto` resolves to (and its artifact's name), probed once per kernel,
+    QEMU and host kernel."""
+    key = key_of(linux, iommu, qemu, os.uname().release)
 
     def build(builder: Builder) -> Artifact:
         found = probe_kvm(images, iommu, root, say)
         (builder.path / "accel").write_text(found)
-        return builder.commit(["accel"], {"guest": guest_key, "qemu": qemu})
+        return builder.commit(["accel"], {"linux": linux, "qemu": qemu})
 
     probe = ensure(root, f"probe-{key}", build, say)
     found = probe.file("accel").read_text().strip()
-    return "kvm" if found == "kvm" else "tcg"
+    return ("kvm" if found == "kvm" else "tcg"), probe.path.name
+
+
+def prune(root: Path, keep: set[str], say: Say) -> None:
+    """Remove the artifacts no configuration's pointer names (older packages, an older agent),
+    and the scratch folders of builds whose process is gone."""
+    named = set(keep)
+    for pointer in root.glob("current-*.json"):
+        try:
+            named.update(json.loads(pointer.read_text(encoding="utf-8")).values())
+        except (OSError, ValueError, AttributeError):
+            continue  # unreadable: its configuration is rebuilt by its next setup
+    for kind in (*artifacts.KINDS, "probe"):
+        for folder in cache.find(root, kind):
+            if folder.name not in named:
+                shutil.rmtree(folder, ignore_errors=True)
+                say(f"  {folder.name}: removed (no configuration uses it)")
+    for scratch in root.glob(".*.tmp-*"):
+        pid = scratch.name.rpartition("-")[2]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            scratch.unlink(missing_ok=True)

@@ -64,6 +64,7 @@ class KernelSession:
             )
         self.info: Mapping[str, str] = self.installed.info()
         self.restores = 0  # how often a fault made the session restore the snapshot
+        self.scenarios = 0  # backends handed out
         self._guest: Guest | None = None
         self._guest = self._start()
 
@@ -95,6 +96,8 @@ class KernelSession:
             self.restores += 1
         else:
             self.call("reset")
+        self.scenarios += 1
+        self.call("mark", "scenario", str(self.scenarios))  # where it begins, on the console
         # It implements `methods`; the others raise Unsupported (KernelBackend.__getattr__).
         return cast(Backend, KernelBackend(self))
 

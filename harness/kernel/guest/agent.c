@@ -114,7 +114,7 @@ static int fail(const char *what)
 
 /* -- arguments ---------------------------------------------------------------------------- */
 
-static char *args[16];
+static char *args[32];
 static int nargs;
 
 static int number(int i, uint64_t *value)
@@ -690,6 +690,30 @@ static int op_reset(void)
 	return 0;
 }
 
+/* Write WORDS to the kernel log at KERN_WARNING, so that they reach the console: the host
+ * marks where each scenario begins, and a kept console then shows which one a fault hit. */
+static int op_mark(void)
+{
+	char text[LINE_MAX_LEN + 32];
+	size_t len = (size_t)snprintf(text, sizeof(text), "<4>vfio-agent:");
+	for (int i = 2; i < nargs && len < sizeof(text) - 2; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " %s", args[i]);
+	if (len > sizeof(text) - 2)
+		len = sizeof(text) - 2;
+	text[len++] = '\n';
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("open-kmsg");
+	ssize_t n = write(fd, text, len);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	if (n < 0)
+		return fail("write-kmsg");
+	put("ok");
+	return 0;
+}
+
 static int op_uname(void)
 {
 	struct utsname u;
@@ -737,6 +761,7 @@ static const struct {
 } ops[] = {
 	{ "ping", NULL },
 	{ "uname", op_uname },
+	{ "mark", op_mark },
 	{ "devices", op_devices },
 	{ "container", op_container },
 	{ "group", op_group },
@@ -762,7 +787,7 @@ static const struct {
 static void serve(char *line)
 {
 	nargs = 0;
-	for (char *tok = strtok(line, " \r"); tok && nargs < 16; tok = strtok(NULL, " \r"))
+	for (char *tok = strtok(line, " \r"); tok && nargs < 32; tok = strtok(NULL, " \r"))
 		args[nargs++] = tok;
 	/* A line without a numeric id is noise (a tty echo before raw mode took hold). */
 	if (nargs < 2 || strspn(args[0], "0123456789") != strlen(args[0]))
