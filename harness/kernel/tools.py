@@ -48,9 +48,9 @@ TOOLS: tuple[Tool, ...] = (
 )
 
 
-def missing(tools: Sequence[Tool] = TOOLS) -> list[Tool]:
-    """The tools not found on this machine."""
-    return [tool for tool in tools if not tool.probe()]
+def missing(candidates: Sequence[Tool] | None = None) -> list[Tool]:
+    """The tools (by default all of `TOOLS`) not found on this machine."""
+    return [tool for tool in (TOOLS if candidates is None else candidates) if not tool.probe()]
 
 
 def install_line(absent: Sequence[Tool]) -> str:
