@@ -34,7 +34,7 @@ VMLINUX = "vmlinux"
 INITRAMFS = "initramfs.cpio"
 SNAPSHOT = "snapshot.bin"
 GUEST_SOURCES = Path(__file__).with_name("guest")
-SETUP_HINT = "run `python -m harness kernel setup`{args} (once; it keeps what it builds)"
+SETUP_HINT = "run `python -m harness kernel setup{args}` (once; it keeps what it builds)"
 
 
 def setup_hint(config: KernelConfig) -> str:
@@ -107,7 +107,8 @@ class Installed:
         }
 
 
-def _read_pointer(root: Path, config: KernelConfig) -> dict[str, str]:
+def read_pointer(root: Path, config: KernelConfig) -> dict[str, str]:
+    """The artifact names setup recorded for `config`; SetupError when there are none."""
     path = pointer_path(root, config)
     try:
         names = json.loads(path.read_text(encoding="utf-8"))
@@ -131,7 +132,7 @@ def _read_pointer(root: Path, config: KernelConfig) -> dict[str, str]:
 def installed(config: KernelConfig, root: Path | None = None) -> Installed:
     """The verified artifacts of `config`; SetupError (with the setup command) otherwise."""
     base = cache.cache_root() if root is None else root
-    names = _read_pointer(base, config)
+    names = read_pointer(base, config)
     verified: dict[str, Artifact] = {}
     for kind in KINDS:
         path = base / names[kind]

@@ -274,11 +274,22 @@ class KernelBackend(DeviceCalls):
                 "VFIO_IOMMU_MAP_DMA", failed.errno, model, model_trusted=c.trusted
             )
             if model is None:
-                c.trusted = False
+                c.trusted = self._forget(container, iova, size) and c.trusted
             raise error from None
         if model is not None:
             c.trusted = False
         c.mapped += size
+
+    def _forget(self, container: str, iova: int, size: int) -> bool:
+        """Take back from the model a map the kernel refused; whether that worked exactly.
+
+        The model's new mapping is the only one that starts in its own range (mappings never
+        overlap), so unmapping that range removes it alone, in v1 and v2 alike.
+        """
+        try:
+            return self.shadow.unmap(container, iova, size) == size
+        except VfioError:
+            return False
 
     def _unmap(
         self, container: str, iova: int, size: int, flags: int, model_call: Callable[[], int]

@@ -62,6 +62,7 @@ class Artifact:
     path: Path
     inputs: Mapping[str, str]  # what it was built from (package versions, keys, ...)
     facts: Mapping[str, object]  # what the build found out (kernel release, devices, ...)
+    digests: Mapping[str, str]  # each file's SHA-256, as verified
 
     def file(self, name: str) -> Path:
         """The path of one of its files."""
@@ -109,7 +110,8 @@ def verify(path: Path) -> Artifact:
     facts = manifest.get("facts", {})
     if not isinstance(inputs, dict) or not isinstance(facts, dict):
         raise BrokenArtifact(path, "bad inputs or facts in the manifest")
-    return Artifact(path, inputs, facts)
+    digests = {name: str(entry["sha256"]) for name, entry in files.items()}
+    return Artifact(path, inputs, facts, digests)
 
 
 class Builder:

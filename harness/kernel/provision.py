@@ -337,7 +337,10 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
     if config.accel == "auto":
         accel, probe_name = _probe(base, linux.path.name, qemu, images, config.iommu, say)
     snapshot_key = key_of(
-        guest.path.name, linux.path.name, qemu, machine.identity(config.iommu, accel)
+        guest.digests[artifacts.INITRAMFS],
+        linux.digests[artifacts.VMLINUX],
+        qemu,
+        machine.identity(config.iommu, accel),
     )
     snapshot = ensure(
         base,
