@@ -104,6 +104,7 @@ class Guest:
         except AgentHung as error:
             raise self._fault(f"the guest hung: {error}", op) from None
         except AgentGone as error:
+            self.qemu.wait_exit(2.0)  # the socket closes as QEMU dies: let it finish dying
             raise self._fault(f"the guest died during {op}: {error}", op) from None
         except AgentFailed:
             self.check_console(op)

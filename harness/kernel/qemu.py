@@ -73,6 +73,15 @@ class Qemu:
         """QEMU's exit status once it ended (negative: killed by that signal)."""
         return None if self._process is None else self._process.poll()
 
+    def wait_exit(self, timeout: float) -> int | None:
+        """QEMU's exit status once it ends within `timeout` seconds, else None (it runs on)."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self) -> None:
         """Kill QEMU by its PID and reap it; safe to call again."""
         process, self._process = self._process, None
