@@ -53,6 +53,17 @@ def index(tree: Path) -> dict[str, Path]:
     return found
 
 
+def builtin(tree: Path) -> frozenset[str]:
+    """The modules built into the kernel (`modules.builtin`): there is nothing to load."""
+    names: set[str] = set()
+    for listing in (tree / "lib" / "modules").glob("*/modules.builtin"):
+        for line in listing.read_text(encoding="utf-8", errors="replace").splitlines():
+            stem = line.strip().rsplit("/", 1)[-1]
+            if stem.endswith(".ko"):
+                names.add(normalize(stem[: -len(".ko")]))
+    return frozenset(names)
+
+
 def elf_bytes(path: Path) -> bytes:
     """The module's ELF bytes (decompressed when it is a `.ko.xz`)."""
     data = path.read_bytes()
@@ -90,8 +101,11 @@ def read(name: str, files: Mapping[str, Path]) -> Module:
     return Module(normalize(name), path, depends)
 
 
-def load_order(wanted: Iterable[str], files: Mapping[str, Path]) -> list[Module]:
-    """`wanted` and everything they depend on, each after its dependencies.
+def load_order(
+    wanted: Iterable[str], files: Mapping[str, Path], builtin: frozenset[str] = frozenset()
+) -> list[Module]:
+    """`wanted` and everything they depend on, each after its dependencies; a module built
+    into the kernel (`builtin`) is left out, as nothing needs loading.
 
     Ties keep the order of `wanted` and of each `depends=` list, so the order is the same on
     every run.
@@ -102,7 +116,7 @@ def load_order(wanted: Iterable[str], files: Mapping[str, Path]) -> list[Module]
 
     def visit(name: str) -> None:
         name = normalize(name)
-        if name in done:
+        if name in done or (name in builtin and name not in files):
             return
         if name in visiting:
             cycle = " -> ".join([*visiting[visiting.index(name) :], name])

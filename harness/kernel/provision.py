@@ -36,8 +36,9 @@ from harness.kernel.survey import survey
 
 AGENT_SOURCE = artifacts.GUEST_SOURCES / "agent.c"
 INIT_SOURCE = artifacts.GUEST_SOURCES / "init"
-# vfio-pci pulls in vfio, vfio_pci_core, irqbypass (and vfio_virqfd on 6.1) by its depends=.
-VFIO_MODULES = ("vfio_iommu_type1", "vfio_pci")
+# vfio-pci pulls in vfio, vfio_pci_core, irqbypass (and vfio_virqfd on 6.1) by its depends=;
+# virtio_console gives the agent its channel to the host (built in on 6.12).
+VFIO_MODULES = ("virtio_pci", "virtio_console", "vfio_iommu_type1", "vfio_pci")
 VIRTIO_IOMMU_MODULE = "virtio_iommu"
 # virtio-iommu does no interrupt remapping: type1 refuses its groups unless told to allow it.
 MODULE_PARAMS: dict[IommuName, dict[str, str]] = {
@@ -108,7 +109,7 @@ def build_linux(builder: Builder, image: packages.Package) -> Artifact:
         files = modules.index(work / "tree")
         wanted = [*VFIO_MODULES, *([VIRTIO_IOMMU_MODULE] if VIRTIO_IOMMU_MODULE in files else [])]
         try:
-            order = modules.load_order(wanted, files)
+            order = modules.load_order(wanted, files, modules.builtin(work / "tree"))
         except modules.ModuleError as error:
             raise SetupError("kernel", f"{deb.name}: {error}") from None
         (builder.path / "modules").mkdir()
@@ -313,7 +314,9 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
     image = packages.candidate(packages.depends(config.meta_package))
     busybox_package = packages.candidate(BUSYBOX_PACKAGE)
     say(f"  packages: {image.key}, {busybox_package.key}")
-    linux_name = f"linux-{_safe(image.key.removeprefix('linux-image-'))}"
+    # the modules kept are part of the name: another list is another artifact
+    modules_key = key_of(*VFIO_MODULES, VIRTIO_IOMMU_MODULE)[:8]
+    linux_name = f"linux-{_safe(image.key.removeprefix('linux-image-'))}-{modules_key}"
     linux = ensure(base, linux_name, lambda b: build_linux(b, image), say)
     busybox_name = f"busybox-{_safe(busybox_package.version)}"
     busybox = ensure(base, busybox_name, lambda b: build_busybox(b, busybox_package), say)

@@ -42,6 +42,15 @@ def test_the_guest_has_separate_groups_worth_of_devices() -> None:
     assert sum(d.startswith("virtio-rng-pci,") for d in devices) == machine.RNG_COUNT
 
 
+def test_the_agent_talks_over_a_virtio_serial_port_not_a_tty() -> None:
+    argv = machine.argv("vtd", "tcg")
+    assert "virtio-serial-pci,id=agentbus" in _value(argv, "-device")
+    assert f"virtserialport,bus=agentbus.0,chardev=agent,name={machine.AGENT_PORT}" in _value(
+        argv, "-device"
+    )
+    assert _value(argv, "-serial") == ["chardev:console"]
+
+
 def test_incoming_restores_the_snapshot_by_its_name_in_the_runtime_folder() -> None:
     assert _value(machine.argv("vtd", "tcg", incoming=True), "-incoming") == [
         f"exec:cat {machine.SNAPSHOT}"

@@ -63,6 +63,16 @@ def test_load_order_reads_compressed_modules(tmp_path: Path) -> None:
     assert modules.elf_bytes(order[1].path) == module("vfio_pci", ["vfio"])
 
 
+def test_load_order_leaves_out_built_in_modules(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, {"drivers/vfio/vfio.ko": module("vfio")})
+    listing = tmp_path / "lib" / "modules" / "6.1.0-1-amd64" / "modules.builtin"
+    listing.write_text("kernel/drivers/char/virtio_console.ko\nkernel/drivers/virtio/virtio.ko\n")
+    builtin = modules.builtin(tree)
+    assert builtin == {"virtio_console", "virtio"}
+    order = modules.load_order(["virtio_console", "vfio"], modules.index(tree), builtin)
+    assert [m.name for m in order] == ["vfio"]
+
+
 def test_load_order_fails_on_a_missing_module(tmp_path: Path) -> None:
     tree = _tree(tmp_path, {"drivers/vfio/pci/vfio-pci.ko": module("vfio_pci", ["vfio"])})
     with pytest.raises(modules.ModuleError, match="has no module vfio"):

@@ -1,7 +1,8 @@
 /*
  * vfio-agent: the guest half of the harness's kernel backend.
  *
- * It serves one request per line on a serial port (the host end is a unix socket of QEMU) and
+ * It serves one request per line on a virtio-serial port (the host end is a unix socket of
+ * QEMU) and
  * turns each into the VFIO system calls it names, so that the host side can drive the guest
  * kernel's vfio, vfio_iommu_type1 and vfio-pci code op by op.
  *
@@ -36,7 +37,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <termios.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -230,14 +230,9 @@ static void back_gap(uint64_t start, uint64_t end)
 	back_with(memfd, last, end);
 }
 
-static void back(uint64_t vaddr, uint64_t size)
+/* Back [start, end) where nothing is backed yet. */
+static void back_range(uint64_t start, uint64_t end)
 {
-	uint64_t page = 4096, start = vaddr & ~(page - 1), end;
-	if (size == 0 || vaddr + size < vaddr)
-		return; /* nothing to back, or a wrapping range the kernel rejects by itself */
-	end = (vaddr + size + page - 1) & ~(page - 1);
-	if (end == 0)
-		end = UINT64_MAX & ~(page - 1); /* the range ends in the very last page */
 	for (unsigned i = 0; i < nbacked && start < end; i++) {
 		if (backed[i].end <= start)
 			continue;
@@ -249,6 +244,22 @@ static void back(uint64_t vaddr, uint64_t size)
 	}
 	if (start < end)
 		back_gap(start, end);
+}
+
+/* Back the pages of [vaddr, vaddr+size): first the whole 2 MiB-aligned stretch around them
+ * (so that the next small maps nearby need no mmap, and it can use huge pages), then, where
+ * that met something (the agent's own memory), the pages themselves. */
+static void back(uint64_t vaddr, uint64_t size)
+{
+	uint64_t page = 4096, start = vaddr & ~(page - 1), end;
+	if (size == 0 || vaddr + size < vaddr)
+		return; /* nothing to back, or a wrapping range the kernel rejects by itself */
+	end = (vaddr + size + page - 1) & ~(page - 1);
+	if (end == 0)
+		end = UINT64_MAX & ~(page - 1); /* the range ends in the very last page */
+	uint64_t wide_end = (end + HUGE - 1) & ~(HUGE - 1);
+	back_range(start & ~(HUGE - 1), wide_end > end ? wide_end : end);
+	back_range(start, end);
 }
 
 /* -- containers and groups ----------------------------------------------------------------- */
@@ -789,7 +800,7 @@ static void serve(char *line)
 	nargs = 0;
 	for (char *tok = strtok(line, " \r"); tok && nargs < 32; tok = strtok(NULL, " \r"))
 		args[nargs++] = tok;
-	/* A line without a numeric id is noise (a tty echo before raw mode took hold). */
+	/* A line without a numeric id is noise: drop it. */
 	if (nargs < 2 || strspn(args[0], "0123456789") != strlen(args[0]))
 		return;
 	outlen = 0;
@@ -809,30 +820,42 @@ static void serve(char *line)
 	flush_answer();
 }
 
-static void raw_port(const char *path)
+/* The virtio-serial port called NAME: /sys/class/virtio-ports/vportNpM/name holds each port's
+ * name, and devtmpfs has the node /dev/vportNpM. */
+static void open_port(const char *name)
 {
-	struct termios t;
-	port = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (port < 0) {
-		perror(path);
-		exit(1);
+	DIR *dir = opendir("/sys/class/virtio-ports");
+	struct dirent *entry;
+	char path[300], found[64];
+	while (dir && (entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", entry->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, found, sizeof(found) - 1);
+		close(fd);
+		found[n > 0 ? n : 0] = 0;
+		found[strcspn(found, "\n")] = 0;
+		if (strcmp(found, name) == 0) {
+			snprintf(path, sizeof(path), "/dev/%s", entry->d_name);
+			port = open(path, O_RDWR | O_CLOEXEC);
+			if (port < 0) {
+				perror(path);
+				exit(1);
+			}
+			closedir(dir);
+			return;
+		}
 	}
-	if (tcgetattr(port, &t) == 0) {
-		cfmakeraw(&t);
-		t.c_cflag &= ~(tcflag_t)CRTSCTS;
-		t.c_cflag |= CLOCAL | CREAD;
-		cfsetispeed(&t, B115200);
-		cfsetospeed(&t, B115200);
-		t.c_cc[VMIN] = 1;
-		t.c_cc[VTIME] = 0;
-		tcsetattr(port, TCSAFLUSH, &t);
-	}
+	fprintf(stderr, "vfio-agent: no virtio-serial port named %s\n", name);
+	exit(1);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "/dev/ttyS1";
-	raw_port(path);
+	open_port(argc > 1 ? argv[1] : "vfio.agent");
 	memfd = (int)syscall(SYS_memfd_create, "vfio-agent-backing", 1U /* MFD_CLOEXEC */);
 	if (memfd < 0 || ftruncate(memfd, (off_t)BACKING) < 0) {
 		perror("memfd");
@@ -857,7 +880,7 @@ int main(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			sleep(1); /* no host connected: the port reads nothing, wait for one */
+			usleep(10000); /* no host connected: the port reads nothing, wait for one */
 			continue;
 		}
 		for (ssize_t i = 0; i < n; i++) {
