@@ -62,4 +62,3 @@ def test_python_m_harness_kernel_runs_the_kernel_commands(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"kernel cache: {tmp_path}")
-
