@@ -263,11 +263,10 @@ def candidates(
 def no_match_reason(
     declaration: Declaration, devices: Sequence[GuestDevice], *, complete: bool
 ) -> str:
-    """Why a declaration cannot run on the kernel, with what the guest has instead."""
+    """Why a declaration cannot run on the kernel."""
     what = "declares" if complete else "declares so far"
-    have = ", ".join(sorted({f"[{d.layout.declaration()}]" for d in devices})) or "none"
     return (
-        f"device {declaration.name} {what} [{declaration.layout.declaration()}], and no guest"
-        f" device has exactly that (the kernel backend runs declarations of the guest's real"
-        f" devices only; they have: {have})"
+        f"device {declaration.name} {what} [{declaration.layout.declaration()}], and none of"
+        f" the guest's {len(devices)} devices has exactly that (the kernel backend runs"
+        " declarations of the guest's real devices; docs/kernel.md lists them)"
     )

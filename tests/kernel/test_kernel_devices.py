@@ -189,13 +189,13 @@ def test_assign_gives_each_declaration_its_own_device() -> None:
     assert {first.bdf, second.bdf} == {"0000:00:01.0", "0000:00:02.0"}
 
 
-def test_assign_fails_with_the_guest_layouts_when_nothing_matches() -> None:
+def test_assign_fails_naming_the_declaration_when_nothing_matches() -> None:
     gpu = Declaration("gpu", Layout((Bar(0, "mem64", 256 << 20, True),)))
     with pytest.raises(Unsupported) as caught:
         Assignment(GUEST).assign(gpu)
-    assert "device gpu declares [bar 0 mem64 prefetch 256M]" in caught.value.reason
-    assert "[bar 1 mem32 4K; bar 4 mem64 prefetch 16K; msix 4 table=1:0x0 pba=1:0x800]" in (
-        caught.value.reason
+    assert caught.value.reason.startswith(
+        "device gpu declares [bar 0 mem64 prefetch 256M], and none of the guest's 6 devices"
+        " has exactly that"
     )
 
 
