@@ -129,6 +129,22 @@ def read_pointer(root: Path, config: KernelConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in names.items()}
 
 
+def require(config: KernelConfig, root: Path | None = None) -> None:
+    """SetupError unless setup recorded every artifact of `config` and each has a manifest.
+
+    Cheap (no hashing): what a run checks before it starts the serving process, which then
+    verifies everything (`installed`).
+    """
+    base = cache.cache_root() if root is None else root
+    for kind, name in read_pointer(base, config).items():
+        if not (base / name / cache.MANIFEST).is_file():
+            raise SetupError(
+                "artifacts",
+                f"the {kind} artifact {name} is missing or incomplete",
+                setup_hint(config),
+            )
+
+
 def installed(config: KernelConfig, root: Path | None = None) -> Installed:
     """The verified artifacts of `config`; SetupError (with the setup command) otherwise."""
     base = cache.cache_root() if root is None else root

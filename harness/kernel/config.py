@@ -2,11 +2,14 @@
 
 `KernelConfig` is the value the `kernel.*` keys (`-D kernel.version=6.12`) and the command
 line of `python -m harness kernel ...` (`--version 6.12`) produce; everything else (packages,
-the QEMU command line, cache keys) is derived from it.
+the QEMU command line, cache keys) is derived from it. This module imports only the standard
+library: the run's option parsing uses it.
 """
 
 from __future__ import annotations
 
+import shlex
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,6 +79,12 @@ class KernelConfig:
     def args(self) -> list[str]:
         """The same configuration as options of `python -m harness kernel ...`."""
         return ["--version", self.version, "--iommu", self.iommu, "--accel", self.accel]
+
+    def serve_spec(self, timeout: float) -> str:
+        """The process backend `-D backend=kernel` stands for: this interpreter running
+        `python -m harness kernel serve` with this configuration and the run's timeout."""
+        words = [sys.executable, "-m", "harness", "kernel", "serve", *self.args()]
+        return "exec:" + shlex.join([*words, "--timeout", f"{timeout:g}"])
 
     def describe(self) -> str:
         """`kernel.version=6.1 kernel.iommu=vtd kernel.accel=auto`, for messages."""
