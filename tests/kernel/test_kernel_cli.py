@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.kernel import artifacts, tools
 from harness.kernel import cli as kernel_cli
-from harness.kernel import tools
+from harness.kernel.config import KernelConfig
+from harness.kernel.errors import SetupError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,3 +64,16 @@ def test_python_m_harness_kernel_runs_the_kernel_commands(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"kernel cache: {tmp_path}")
+
+
+def test_require_wants_every_artifact_setup_named_with_its_manifest(tmp_path: Path) -> None:
+    config = KernelConfig()
+    names = {kind: f"{kind}-0" for kind in artifacts.KINDS}
+    artifacts.write_pointer(tmp_path, config, names)
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text("{}")
+    artifacts.require(config, tmp_path)
+    (tmp_path / "snapshot-0" / "manifest.json").unlink()
+    with pytest.raises(SetupError, match="the snapshot artifact snapshot-0 is missing"):
+        artifacts.require(config, tmp_path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+
 import pytest
 
 from harness.kernel import machine
@@ -86,3 +89,20 @@ def test_config_refuses_unknown_values(fields: tuple[str, str, str], message: st
 def test_config_args_round_trip_to_the_command_line() -> None:
     config = KernelConfig("6.12", "virtio", "tcg")
     assert config.args() == ["--version", "6.12", "--iommu", "virtio", "--accel", "tcg"]
+
+
+def test_serve_spec_runs_this_interpreter_with_the_configuration_and_timeout() -> None:
+    spec = KernelConfig("6.12", "virtio", "tcg").serve_spec(12.5)
+    assert spec.startswith("exec:")
+    words = shlex.split(spec.removeprefix("exec:"))
+    assert words[:5] == [sys.executable, "-m", "harness", "kernel", "serve"]
+    assert words[5:] == [
+        "--version",
+        "6.12",
+        "--iommu",
+        "virtio",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "12.5",
+    ]
