@@ -5,23 +5,26 @@
 - `serve`: the kernel backend behind the `vfio-harness/1` protocol on stdin/stdout; this is
   what `-D backend=kernel` runs.
 
-Exit status: 0 done, 1 a setup step failed (the message says which, with a hint), 2 usage.
+Exit status: 0 done, 1 a setup step failed (the message says which, with a hint), 2 usage,
+3 (`serve`) the guest broke down: the fault is on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from harness.backend import BackendFault
 from harness.kernel import artifacts, cache
 from harness.kernel.config import ACCELS, IOMMUS, SERIES, ConfigError, KernelConfig
 from harness.kernel.errors import SetupError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,10 +105,26 @@ def _serve(config: KernelConfig, root: Path, timeout: float) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     return serve(
-        lambda defaults: KernelSession(defaults, config, root=root, watchdog=timeout * 0.8),
+        lambda defaults: KernelSession(
+            defaults, config, root=root, watchdog=timeout * 0.8, on_fault=_exit_on_fault
+        ),
         sys.stdin.buffer,
         sys.stdout.buffer,
     )
+
+
+def _exit_on_fault(fault: BackendFault) -> None:
+    """End the serving process: the protocol's way to say the backend broke down.
+
+    The guest is already stopped; the harness reports "backend kernel exited with status 3
+    during METHOD at FILE:LINE" with these lines as the stderr tail, and starts a new process
+    (a restored guest) for the next scenario.
+    """
+    print(f"kernel backend fault: {fault.message}", file=sys.stderr)
+    if fault.detail:
+        print(fault.detail, file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(EXIT_FAULT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

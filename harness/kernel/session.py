@@ -7,13 +7,14 @@ last scenario opened, which returns the kernel's DMA and interrupt state to the 
 
 A fault (the guest hung past the watchdog, QEMU exited, or the console showed `Oops`, `BUG` or
 `WARNING`) fails the scenario with `BackendFault`, whose message names the kept console; the
-guest is then stopped, and the next `fresh()` restores it from the snapshot. `close()` ends
-QEMU by its PID; it is safe to call twice.
+guest is then stopped, and the next `fresh()` restores it from the snapshot (`on_fault` is
+called first: the serving process uses it to end itself, which is how a process backend reports
+a breakdown). `close()` ends QEMU by its PID; it is safe to call twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -44,8 +45,10 @@ class KernelSession:
         *,
         root: Path | None = None,
         watchdog: float = 24.0,
+        on_fault: Callable[[BackendFault], None] | None = None,
     ) -> None:
         self.defaults = defaults
+        self.on_fault = on_fault
         self.config = KernelConfig() if config is None else config
         self.root = cache.cache_root() if root is None else root
         self.watchdog = watchdog
@@ -113,7 +116,10 @@ class KernelSession:
         except GuestFault as fault:
             self._guest = None
             guest.stop()
-            raise BackendFault(fault.message, fault.detail) from None
+            error = BackendFault(fault.message, fault.detail)
+            if self.on_fault is not None:
+                self.on_fault(error)
+            raise error from None
 
     def close(self) -> None:
         """End QEMU (by its PID) and remove the guest's folder; safe to call twice."""

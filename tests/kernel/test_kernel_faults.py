@@ -98,10 +98,10 @@ def test_close_ends_qemu_by_its_pid(kernel_ready: None) -> None:
     assert pid not in qemu.live()
 
 
-def _serve(*extra: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+def _serve(*extra: str, timeout: float = 30) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
     """`python -m harness kernel serve`, initialized (its guest is running when this returns)."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "harness.kernel", "serve", "--timeout", "30", *extra],
+        [sys.executable, "-m", "harness.kernel", "serve", "--timeout", f"{timeout:g}", *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -156,6 +156,34 @@ def test_the_handshake_names_methods_and_the_guest(kernel_ready: None) -> None:
         child.stdin.flush()
         assert json.loads(child.stdout.readline())["result"] is None
         assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _request(child: subprocess.Popen[bytes], ident: int, method: str, **params: object) -> None:
+    assert child.stdin is not None
+    line = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+    child.stdin.write(json.dumps(line).encode() + b"\n")
+    child.stdin.flush()
+
+
+def test_a_fault_ends_the_serving_process_with_the_fault_on_stderr(kernel_ready: None) -> None:
+    child, _ = _serve(timeout=2)
+    try:
+        (qemu_pid,) = _children(child.pid)
+        monitor = qemu.Monitor(Path(f"/proc/{qemu_pid}/cwd").resolve() / "monitor.sock")
+        monitor.connect(time.monotonic() + 10)
+        monitor.command("stop")  # the guest hangs
+        monitor.close()
+        _request(child, 2, "container", name="c0")
+        assert child.wait(timeout=30) == 3
+        assert child.stderr is not None
+        err = child.stderr.read().decode()
+        assert "kernel backend fault: the guest hung" in err
+        assert "the guest console is kept in" in err
+        assert _gone(qemu_pid)
     finally:
         if child.poll() is None:
             child.kill()
