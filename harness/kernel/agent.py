@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -136,8 +136,3 @@ class Agent:
             if not chunk:
                 raise AgentGone("the agent's socket closed")
             self._buffer += chunk
-
-
-def hex_values(values: Sequence[str]) -> list[int]:
-    """The answer's values as integers."""
-    return [int(v, 16) for v in values]

@@ -89,8 +89,9 @@ def status(root: Path) -> int:
             continue
         ready = True
         info = ", ".join(f"{k} {v}" for k, v in done.info().items())
-        devices = len(done.facts.devices)
-        print(f"{config.describe()}: ready ({info}; {devices} devices)")
+        print(f"{config.describe()}: ready ({info}); its devices:")
+        for device in done.facts.devices:
+            print(f"  {device.summary()}")
     if not ready:
         print(f"no configuration is ready: {artifacts.setup_hint(KernelConfig())}")
     return EXIT_OK

@@ -44,7 +44,7 @@ def kernel_failure(
             f"the guest kernel failed {call} with errno {errno}, a number Linux's uapi does"
             " not define (a broken agent or kernel)"
         ) from None
-    said = f"{call} failed with {code.name} ({errno})"
+    said = f"{call} failed with {errno_name(errno)}"
     if (
         model is not None
         and model_trusted

@@ -32,7 +32,7 @@ from harness.kernel.config import BUSYBOX_PACKAGE, IommuName, KernelConfig
 from harness.kernel.errors import SetupError
 from harness.kernel.guest import Guest, GuestFault, Images
 from harness.kernel.qemu import QemuError, qemu_version
-from harness.kernel.survey import survey
+from harness.kernel.survey import FACTS_FORMAT, survey
 
 AGENT_SOURCE = artifacts.GUEST_SOURCES / "agent.c"
 INIT_SOURCE = artifacts.GUEST_SOURCES / "init"
@@ -344,6 +344,7 @@ def setup(config: KernelConfig, root: Path | None = None, say: Say = print) -> a
         linux.digests[artifacts.VMLINUX],
         qemu,
         machine.identity(config.iommu, accel),
+        str(FACTS_FORMAT),
     )
     snapshot = ensure(
         base,

@@ -8,11 +8,12 @@ to vfio-pci as `harness.kernel.devices` describes it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from harness.kernel.devices import BAR_COUNT, ROM_REGION, GuestDevice, describe
 
+FACTS_FORMAT = 2  # part of the snapshot's key: bump it when what `survey` records changes
 VFIO_TYPE1v2_IOMMU = 3
 VFIO_TYPE1_IOMMU = 1
 VFIO_GROUP_FLAGS_VIABLE = 0x1
@@ -106,6 +107,13 @@ def survey(guest: Caller) -> GuestFacts:
         def read(offset: int, size: int, device: int = device) -> int:
             return _int(guest.call("cfg-read", device, offset, size))
 
-        devices.append(describe(bdf, group, read, sizes))
+        found_device = describe(bdf, group, read, sizes)
+        msix = found_device.layout.msix
+        if msix is not None:
+            # the vector count the kernel gives (VFIO_DEVICE_GET_IRQ_INFO), not the capability's
+            vectors = _int(guest.call("irq-info", device, VFIO_PCI_MSIX_IRQ_INDEX))
+            layout = replace(found_device.layout, msix=replace(msix, vectors=vectors))
+            found_device = replace(found_device, layout=layout)
+        devices.append(found_device)
     guest.call("reset")
     return GuestFacts(release, pgsizes, ranges, avail, tuple(devices))
