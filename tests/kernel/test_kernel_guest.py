@@ -173,3 +173,18 @@ def test_a_method_outside_the_scope_is_unsupported_as_missing(
     with pytest.raises(Unsupported) as caught:
         backend.translate("c0", 0)
     assert caught.value.missing
+
+
+def test_scattered_vaddrs_stay_backed_across_scenarios(kernel_session: KernelSession) -> None:
+    # 2,100 vaddrs 4 MiB apart: more separate stretches of backing than half the agent's
+    # table, which the next reset then clears; every map pins real memory all along.
+    backend = kernel_session.fresh()
+    backend.container("c0", limit=3000)
+    for n in range(2100):
+        backend.map("c0", n * 0x1000, 0x7E0000000000 + n * 0x400000, 0x1000)
+    assert backend.mappings("c0") == 2100
+    again = kernel_session.fresh()
+    again.container("c0")
+    again.map("c0", 0x0, 0x7E0000000000, 0x1000)
+    again.map("c0", 0x1000, 0x7E0000000000 + 2099 * 0x400000, 0x1000)
+    assert again.mapped("c0") == 0x2000

@@ -176,20 +176,42 @@ static void release(int fd)
 
 /* -- guest memory behind scenario vaddrs ----------------------------------------------------- */
 
+/* Record [start, end) as backed; a range touching its neighbours joins them (the ranges are
+ * only bookkeeping: the mappings themselves stay separate). */
 static int remember(uint64_t start, uint64_t end)
 {
 	unsigned i = 0;
+	while (i < nbacked && backed[i].start < start)
+		i++;
+	if (i > 0 && backed[i - 1].end == start) {
+		backed[i - 1].end = end;
+		if (i < nbacked && backed[i].start == end) {
+			backed[i - 1].end = backed[i].end;
+			memmove(&backed[i], &backed[i + 1], (nbacked - i - 1) * sizeof(backed[0]));
+			nbacked--;
+		}
+		return 0;
+	}
+	if (i < nbacked && backed[i].start == end) {
+		backed[i].start = start;
+		return 0;
+	}
 	if (nbacked == MAX_BACKED) {
 		errno = ENOMEM;
 		return -1;
 	}
-	while (i < nbacked && backed[i].start < start)
-		i++;
 	memmove(&backed[i + 1], &backed[i], (nbacked - i) * sizeof(backed[0]));
 	backed[i].start = start;
 	backed[i].end = end;
 	nbacked++;
 	return 0;
+}
+
+static void unback_all(void)
+{
+	for (unsigned i = 0; i < nbacked; i++)
+		munmap((void *)backed[i].start, backed[i].end - backed[i].start);
+	nbacked = 0;
 }
 
 /* Map `fd` over [start, end) in pieces that never cross a BACKING boundary, so each piece's
@@ -689,7 +711,8 @@ static int op_close(void)
 
 /* Devices first (they hold their group), then groups (they hold the container), then
  * containers (closing the last reference unmaps and unpins everything). The backing memory
- * stays: it is the agent's, not the kernel's, and faulting it in again costs time. */
+ * stays (it is the agent's, not the kernel's, and faulting it in again costs time) unless its
+ * table is half full. */
 static int op_reset(void)
 {
 	static const enum kind order[] = { DEVICE, GROUP, CONTAINER };
@@ -697,6 +720,8 @@ static int op_reset(void)
 		for (int fd = 0; fd < MAX_FDS; fd++)
 			if (handles[fd].kind == order[k])
 				release(fd);
+	if (nbacked > MAX_BACKED / 2)
+		unback_all(); /* scattered vaddrs filled the table: start over, nothing is pinned */
 	put("ok");
 	return 0;
 }
