@@ -352,9 +352,22 @@ class BackendSession(Protocol):
     whatever the session started (a child process, a guest); it is safe to call twice.
     """
 
-    name: str  # the project name for issue links (`model`, `kernel`, an adapter's own)
-    info: Mapping[str, str]  # what the run header shows about the system (kernel release, ...)
-    methods: frozenset[str]  # the Backend methods it implements (a process child's `methods`)
+    # Read-only for the session's users: plain attributes or properties (a process session
+    # starts its child when one of them is first read).
+    @property
+    def name(self) -> str:
+        """The project name for issue links (`model`, `kernel`, an adapter's own)."""
+        ...
+
+    @property
+    def info(self) -> Mapping[str, str]:
+        """What the run header shows about the system (kernel release, ...)."""
+        ...
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """The Backend methods it implements (a process child's `methods`)."""
+        ...
 
     def fresh(self) -> Backend:
         """A backend in its initial state, for the next scenario.

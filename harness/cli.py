@@ -23,12 +23,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness import render
-from harness.backend import BackendSession
+from harness.backend import AbortKind, BackendSession
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.errors import HintedError
 from harness.options import OptionError, RunOptions, parse_defines
+from harness.protocol.conformance import Column, Conformance, area_of
 from harness.runner import RunResult, Status, run_scenario
-from harness.sessions import BackendError, open_backend
+from harness.sessions import MODEL, BackendError, open_backend
 from harness.vfio.catalog import catalog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -54,7 +55,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run scenarios (files or folders)")
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    run.add_argument("--backend", metavar="SPEC", help="model (default) or package.module:Class")
+    run.add_argument(
+        "--backend", metavar="SPEC", help="model (default), package.module:Class or exec:COMMAND"
+    )
     run.add_argument(
         "-D",
         dest="defines",
@@ -131,7 +134,9 @@ def run_command(args: argparse.Namespace, out: render.Out) -> int:
     except BackendError as error:
         raise UsageError(f"backend {spec!r}: {error.message}", error.hint) from None
     try:
-        return run_all(scenarios, session, options, out, exitfirst=args.exitfirst)
+        return run_all(
+            scenarios, session, options, out, exitfirst=args.exitfirst, conformance=spec != MODEL
+        )
     finally:
         session.close()
 
@@ -143,16 +148,20 @@ def run_all(
     out: render.Out,
     *,
     exitfirst: bool = False,
+    conformance: bool = False,
 ) -> int:
-    """Run the scenarios in order, a line each as it ends; then the failures and a summary."""
+    """Run the scenarios in order, a line each as it ends; then the failures and a summary
+    (after the conformance report, when `conformance`: for a backend other than the model)."""
     statuses: list[Status] = []
+    report = Conformance(session.name)
     failed: list[RunResult] = []
     stopped = None
     try:
         for scenario in scenarios:
             result = run_scenario(scenario, session=session, strict=options.strict)
-            status = result.status()
+            status = result.status(unsupported_fails=options.unsupported_fails)
             statuses.append(status)
+            report.add(area_of(scenario.relpath), _COLUMN[status], _unsupported(result))
             out.print(render.ScenarioLine(result, status, options.issue_url), crop=False)
             if status is Status.FAILED:
                 failed.append(result)
@@ -166,10 +175,28 @@ def run_all(
         stopped = "interrupted"
     out.print(render.failure_details(failed, options.issue_url), crop=False)
     out.print()
+    if conformance:
+        for line in report.lines():
+            out.print(line, markup=False, highlight=False, crop=False)
     out.print(render.Summary(tuple(statuses), stopped), crop=False)
     if stopped == "interrupted":
         return EXIT_INTERRUPTED
     return EXIT_FAILED if failed else EXIT_OK
+
+
+_COLUMN = {
+    Status.PASSED: Column.PASSED,
+    Status.FAILED: Column.FAILED,
+    Status.KNOWN_BUG: Column.KNOWN_BUG,
+    Status.IGNORED: Column.IGNORED,
+    Status.SKIPPED: Column.UNSUPPORTED,
+}
+
+
+def _unsupported(result: RunResult) -> str | None:
+    """The method a scenario was skipped for, if the backend could not run one of its calls."""
+    abort = result.abort
+    return abort.method if abort is not None and abort.kind is AbortKind.UNSUPPORTED else None
 
 
 def ids_command(out: render.Out) -> int:

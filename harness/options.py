@@ -6,8 +6,14 @@ Keys (each `key=value`, split on the first `=`; when a key repeats, the last one
   to the scenario root, in posix form (default `.*\\.vfio`). A pattern Python cannot compile
   (too deeply nested included) or flags as ambiguous (a FutureWarning, such as `[[a]`) is
   refused. The pattern runs without a time bound: it is as trusted as the command line.
-- `backend=model|package.module:Class`: the system under test (only the spec's shape is checked
-  here; loading it is the runner's job).
+- `backend=model|package.module:Class|exec:COMMAND`: the system under test (only the spec's
+  shape is checked here, and that COMMAND splits like a POSIX shell line into at least one
+  word; opening it is `harness.sessions.open_backend`'s job).
+- `backend.timeout=<seconds>`: how long one request to a process backend may take (a number
+  above 0; default 30). `backend.unsupported=skip|fail`: what a scenario becomes when the
+  backend cannot run one of its calls (default skip). `backend.log=<path>`: a file that
+  receives a process backend's transcript (under pytest-xdist, one file per worker:
+  `backend.gw0.log`).
 - `issueUrl=<template>`: how an issue link `/PROJECT/issue/N/` is shown, e.g.
   `https://github.com/acme/{project}/issues/{issue}`. `{issue}` is required, `{project}` optional;
   no other field, and no format spec or conversion (`{issue:>9}`, `{issue!r}`); `{{` and `}}`
@@ -24,7 +30,9 @@ Keys (each `key=value`, split on the first `=`; when a key repeats, the last one
 from __future__ import annotations
 
 import difflib
+import math
 import re
+import shlex
 import string
 import warnings
 from collections.abc import Callable, Iterable
@@ -36,6 +44,8 @@ from harness.errors import HintedError
 from harness.literals import SUFFIXES, parse_int
 
 DEFAULT_INCLUDE = r".*\.vfio"
+EXEC = "exec:"  # the prefix of a process backend's spec
+DEFAULT_TIMEOUT = 30.0  # seconds (backend.timeout)
 _URL_FIELDS = ("project", "issue")
 _BACKEND = re.compile(r"model|[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 # Where each window must end: the top of its address space, exclusive.
@@ -66,6 +76,14 @@ class RunOptions:
     defaults: CoreDefaults = field(default_factory=CoreDefaults)
     issue_url: str | None = None
     strict: bool = True
+    backend_timeout: float = DEFAULT_TIMEOUT  # seconds a request to a process backend may take
+    backend_unsupported: str = "skip"  # or "fail": a call the backend cannot run fails
+    backend_log: str | None = None  # where a process backend's transcript goes
+
+    @property
+    def unsupported_fails(self) -> bool:
+        """Whether a scenario making a call the backend cannot run fails (else it is skipped)."""
+        return self.backend_unsupported == "fail"
 
     def includes(self, relpath: str) -> bool:
         """Whether a file (posix path relative to its scenario root) is a scenario file."""
@@ -79,8 +97,11 @@ class RunOptions:
             for kind, w in (("mmio32", d.mmio32), ("mmio64", d.mmio64), ("io", d.io))
         )
         return [
-            f"backend={self.backend} strict={str(self.strict).lower()} "
-            f"includeFiles={self.include_files.pattern} issueUrl={self.issue_url or '(none)'}",
+            f"backend={self.backend} backend.timeout={self.backend_timeout:g}"
+            f" backend.unsupported={self.backend_unsupported}"
+            f" backend.log={self.backend_log or '(none)'}",
+            f"strict={str(self.strict).lower()} includeFiles={self.include_files.pattern}"
+            f" issueUrl={self.issue_url or '(none)'}",
             f"vfio:pgsize={_size(d.pgsize)} vfio:limit={d.limit} vfio:mode={d.mode} "
             f"vfio:reserved={d.reserved}",
             windows,
@@ -151,11 +172,48 @@ def _include(options: RunOptions, key: str, value: str) -> RunOptions:
 
 
 def _backend(options: RunOptions, key: str, value: str) -> RunOptions:
+    if value.startswith(EXEC):
+        example = "write e.g. backend=exec:python -m harness serve"
+        try:
+            words = shlex.split(value[len(EXEC) :])
+        except ValueError as err:
+            raise OptionError(
+                key, value, f"the command does not split like a shell line: {err}", example
+            ) from None
+        if not words:
+            raise OptionError(key, value, "an empty command", example)
+        return replace(options, backend=value)
     if not _BACKEND.fullmatch(value):
         raise OptionError(
-            key, value, "not a backend spec", "write backend=model or backend=package.module:Class"
+            key,
+            value,
+            "not a backend spec",
+            "write backend=model, backend=package.module:Class or backend=exec:COMMAND",
         )
     return replace(options, backend=value)
+
+
+def _timeout(options: RunOptions, key: str, value: str) -> RunOptions:
+    hint = "seconds, e.g. backend.timeout=60 or backend.timeout=0.5"
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise OptionError(key, value, "not a number", hint) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise OptionError(key, value, "must be a number above 0", hint)
+    return replace(options, backend_timeout=seconds)
+
+
+def _unsupported(options: RunOptions, key: str, value: str) -> RunOptions:
+    if value not in ("skip", "fail"):
+        raise OptionError(key, value, "expected one of skip, fail", f"write {key}=fail")
+    return replace(options, backend_unsupported=value)
+
+
+def _log(options: RunOptions, key: str, value: str) -> RunOptions:
+    if not value.strip():
+        raise OptionError(key, value, "an empty path", f"write {key}=backend.log")
+    return replace(options, backend_log=value)
 
 
 def _issue_url(options: RunOptions, key: str, value: str) -> RunOptions:
@@ -247,6 +305,9 @@ _Parser = Callable[[RunOptions, str, str], RunOptions]
 _PARSERS: dict[str, _Parser] = {
     "includeFiles": _include,
     "backend": _backend,
+    "backend.timeout": _timeout,
+    "backend.unsupported": _unsupported,
+    "backend.log": _log,
     "issueUrl": _issue_url,
     "strict": _strict,
     "vfio:pgsize": _integer("pgsize", 1, _MAX_PGSIZE, power_of_two=True),

@@ -5,7 +5,8 @@ A run (the CLI's, or one pytest process: the serial session or one xdist worker)
 every exit path (`close()` is idempotent). Specs:
 
 - `model`: the core model (`harness.model.ModelBackend`);
-- `package.module:Class`: a class built as `Class(defaults)` for every scenario.
+- `package.module:Class`: a class built as `Class(defaults)` for every scenario;
+- `exec:COMMAND`: a child process speaking `vfio-harness/1` (`harness.protocol.client`).
 
 Loading or building a backend is third-party code: anything it raises (any `BaseException` but
 `KeyboardInterrupt`, so also `SystemExit`) becomes a `BackendError` with a message and a hint,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -173,9 +175,22 @@ def _factory(spec: str) -> Callable[[CoreDefaults], Any]:
 
 
 def open_backend(
-    spec: str, defaults: CoreDefaults, options: RunOptions | None = None
+    spec: str,
+    defaults: CoreDefaults,
+    options: RunOptions | None = None,
+    *,
+    cwd: Path | None = None,
+    worker: str | None = None,
 ) -> BackendSession:
-    """The session of the backend `spec` names (`options`: the run's, for backend.* keys)."""
+    """The session of the backend `spec` names (`options`: the run's, for backend.* keys).
+
+    For `exec:COMMAND`, `cwd` is the folder the child runs in (pytest's rootdir; by default the
+    current folder) and `worker` the pytest-xdist worker id (its own `backend.log` file).
+    """
+    if spec.startswith("exec:"):
+        from harness.protocol.client import open_process
+
+        return open_process(spec, defaults, options, cwd=cwd, worker=worker)
     if spec == MODEL:
         from harness.model import ModelBackend
 

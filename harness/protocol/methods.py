@@ -14,7 +14,7 @@ import inspect
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 from harness.backend import Backend
@@ -76,10 +76,10 @@ class Method:
     name: str
     params: tuple[Param, ...]
     result: ValueKind
+    names: frozenset[str] = field(init=False, repr=False, compare=False)  # the params' names
 
-    def by_name(self) -> Mapping[str, Param]:
-        """The parameters by name."""
-        return {p.name: p for p in self.params}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(p.name for p in self.params))
 
 
 def is_kind(value: object, kind: ValueKind) -> bool:

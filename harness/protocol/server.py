@@ -9,7 +9,9 @@
 - every Backend method is validated against the method table (names, JSON types, choices) and
   called by name; `VfioError` is error code 1 with `data.id` (and `data.errno` when the error
   carries one), `Unsupported` is code 2, a method the session lacks is -32601;
-- `shutdown` closes the session, answers null and ends the loop; so does end of input.
+- `shutdown` closes the session, answers null and ends the loop; so does end of input;
+- `BackendFault` (from the session or a backend) ends the child with status 3 after writing
+  `FAULT: message` and the detail to stderr: a broken system is a fault, never an answer.
 
 Anything else a backend raises is a bug in it: the request gets -32603 with the exception's type
 and message, its traceback goes to stderr (where the harness shows the last lines), and the
@@ -23,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from harness.backend import Backend, BackendSession, CoreDefaults, Unsupported
+from harness.backend import Backend, BackendFault, BackendSession, CoreDefaults, Unsupported
 from harness.protocol import wire
 from harness.protocol.lifecycle import (
     Handshake,
@@ -35,10 +37,15 @@ from harness.protocol.methods import KIND_WORDS, METHODS, PROTOCOL, Method, is_k
 from harness.vfio.catalog import VfioError
 
 OpenSession = Callable[[CoreDefaults], BackendSession]
+FAULT_STATUS = 3  # the exit status of a child whose system broke down (BackendFault)
 
 
-class _Server:
-    """The state between requests: the open session, its defaults, the scenario's backend."""
+class Server:
+    """The state between requests: the open session, its defaults, the scenario's backend.
+
+    `handle(line)` answers one request line; `serve` is the loop around it. An adapter written
+    in Python can drive a `Server` from its own loop (to log, or to listen elsewhere).
+    """
 
     def __init__(self, open_session: OpenSession) -> None:
         self.open_session = open_session
@@ -58,13 +65,14 @@ class _Server:
             return wire.error_response(request.id, error.code, error.message), False
         except VfioError as error:
             data: dict[str, Any] = {"id": error.id}
-            errno = getattr(error, "errno", None)
-            if errno is not None:
-                data["errno"] = errno
+            if error.errno is not None:
+                data["errno"] = error.errno
             answer = wire.error_response(request.id, wire.DECLARED_FAILURE, error.message, data)
             return answer, False
         except Unsupported as error:
             return wire.error_response(request.id, wire.UNSUPPORTED, error.reason), False
+        except BackendFault:
+            raise  # the system broke down: `serve` ends the child
         except Exception as error:  # a bug in the backend: report it, stay in service
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
@@ -126,11 +134,10 @@ def _defaults(params: dict[str, Any]) -> CoreDefaults:
 
 def _call(backend: Backend, method: Method, params: dict[str, Any]) -> Any:
     """Validate the params against the method table, call by name, check the result's type."""
-    by_name = method.by_name()
-    unknown = sorted(set(params) - set(by_name))
-    if unknown:
+    if not params.keys() <= method.names:
+        unknown = sorted(params.keys() - method.names)[0]
         raise wire.RequestError(
-            None, wire.INVALID_PARAMS, f"{method.name} has no parameter {unknown[0]!r}"
+            None, wire.INVALID_PARAMS, f"{method.name} has no parameter {unknown!r}"
         )
     for param in method.params:
         if param.name not in params:
@@ -151,8 +158,14 @@ def _call(backend: Backend, method: Method, params: dict[str, Any]) -> Any:
 
 
 def serve(open_session: OpenSession, stdin: BinaryIO, stdout: BinaryIO) -> int:
-    """Serve requests from `stdin` until `shutdown` or end of input; the exit status (0)."""
-    server = _Server(open_session)
+    """Serve requests from `stdin` until `shutdown` or end of input; the exit status.
+
+    0 after `shutdown` or at end of input; `FAULT_STATUS` when the session or a backend raised
+    `BackendFault` (the system broke down: a guest died, a VMM hung): then `FAULT: message` and
+    the fault's detail go to stderr, the session is closed, and the child exits, so that the
+    harness reports "exited with status 3 during METHOD" with those lines and starts a new one.
+    """
+    server = Server(open_session)
     try:
         for line in stdin:
             answer, done = server.handle(line)
@@ -160,6 +173,11 @@ def serve(open_session: OpenSession, stdin: BinaryIO, stdout: BinaryIO) -> int:
             stdout.flush()
             if done:
                 break
+    except BackendFault as fault:
+        detail = f"\n{fault.detail}" if fault.detail else ""
+        sys.stderr.write(f"FAULT: {fault.message}{detail}\n")
+        sys.stderr.flush()
+        return FAULT_STATUS
     finally:
         server.close()
     return 0

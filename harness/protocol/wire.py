@@ -50,16 +50,25 @@ def quote(line: bytes | str) -> str:
 
 def encode(message: Mapping[str, Any]) -> bytes:
     """One message as a line: compact JSON, UTF-8, `\\n`-terminated."""
-    return (json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    return (_ENCODER.encode(message) + "\n").encode()
 
 
 def request(request_id: int, method: str, params: Mapping[str, Any]) -> bytes:
     """A request line (params always an object)."""
-    return encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    # The hot path of every call: only the params need the encoder (method names are
+    # identifiers); the same bytes as encode() of the whole message.
+    line = f'{{"jsonrpc":"2.0","id":{request_id},"method":"{method}","params":'
+    return (line + _ENCODER.encode(params) + "}\n").encode()
 
 
 def response(request_id: int | None, result: Any) -> bytes:
     """A success response line."""
+    if type(request_id) is int and (result is None or type(result) in (int, bool)):
+        # The hot path of a server: a scalar result needs no encoder.
+        value = "null" if result is None else ("true" if result is True else "false")
+        if type(result) is int:
+            value = str(result)
+        return f'{{"jsonrpc":"2.0","id":{request_id},"result":{value}}}\n'.encode()
     return encode({"jsonrpc": "2.0", "id": request_id, "result": result})
 
 
@@ -86,6 +95,11 @@ def _no_constant(name: str) -> Any:
     raise WireError(f"{name} is not JSON")
 
 
+# Built once: json.dumps/json.loads with options build a new coder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
 def decode_object(line: bytes) -> dict[str, Any]:
     """A line as a JSON object, strictly (see the module docstring)."""
     try:
@@ -95,7 +109,7 @@ def decode_object(line: bytes) -> dict[str, Any]:
     if not text.strip():
         raise WireError("an empty line")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise WireError(f"not JSON ({error.msg} at column {error.colno})") from None
     if not isinstance(value, dict):

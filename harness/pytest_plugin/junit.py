@@ -1,4 +1,5 @@
-"""Junit properties of a scenario: its issue links and the output ids it matched.
+"""Junit properties of a scenario: its issue links, the output ids it matched, and the method
+the backend could not run when it was skipped for that (the conformance report reads it).
 
 Written as `user_properties`, so `--junitxml` emits them as `<property>` elements of the
 testcase and pytest-xdist carries them from the workers to the controller (the terminal
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from annotations.outcome import FindingKind
+from harness.backend import AbortKind
 from harness.tags import issue_link
 
 if TYPE_CHECKING:
@@ -19,11 +21,12 @@ if TYPE_CHECKING:
 
 ISSUE = "issue"
 MATCHED = "matched"
+UNSUPPORTED = "unsupported"  # the Backend method the backend could not run
 _STALE = (FindingKind.UNEXPECTED_BUT_MISSING, FindingKind.MISSING_BUT_PRESENT)
 
 
 def record(item: pytest.Item, result: RunResult, template: str | None) -> None:
-    """Add `issue` (known bugs, ignores, stale bugs) and `matched` (ids) properties."""
+    """Add `issue` (known bugs, ignores, stale bugs), `matched` (ids) and `unsupported`."""
     issues = list(result.outcome.issues)
     issues += [
         finding.annotation.issue
@@ -34,3 +37,5 @@ def record(item: pytest.Item, result: RunResult, template: str | None) -> None:
         item.user_properties.append((ISSUE, issue_link(issue, template)))
     for output_id in dict.fromkeys(output.id for output, _ in result.outcome.matched):
         item.user_properties.append((MATCHED, output_id))
+    if result.abort is not None and result.abort.kind is AbortKind.UNSUPPORTED:
+        item.user_properties.append((UNSUPPORTED, result.abort.method))

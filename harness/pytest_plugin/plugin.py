@@ -81,7 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
     try:
-        session = open_backend(options.backend, options.defaults, options)
+        worker = getattr(config, "workerinput", {}).get("workerid")
+        session = open_backend(
+            options.backend, options.defaults, options, cwd=config.rootpath, worker=worker
+        )
     except BackendError as err:
         message = f"-D backend={err.spec!r}: {err.message}\nhint: {err.hint}"
         raise pytest.UsageError(message) from None
@@ -94,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         roots,
         config.rootpath.resolve(),
         config.invocation_params.dir.resolve(),
+        unsupported_fails=options.unsupported_fails,
     )
     if not hasattr(config, "workerinput"):  # the xdist controller (or a serial run) reports
         config.pluginmanager.register(ScenarioSummary(config), "vfio-summary")

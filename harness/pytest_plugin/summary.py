@@ -1,4 +1,5 @@
-"""The terminal summary of the scenario tests: known issues, then Silver's count line.
+"""The terminal summary of the scenario tests: known issues, the conformance report (for every
+backend but the model: `harness.protocol.conformance`), then Silver's count line.
 
 Computed from the reports the controller receives, so a run under pytest-xdist reports the
 same as a serial one. A scenario report is recognised by its `vfio_scenario` marker keyword. Each
@@ -15,8 +16,11 @@ from collections import Counter
 
 import pytest
 
-from harness.pytest_plugin.items import SCENARIO_MARKER
-from harness.pytest_plugin.junit import ISSUE
+from harness.discovery import relative
+from harness.protocol.conformance import Column, Conformance, area_of
+from harness.pytest_plugin.items import CONTEXT, SCENARIO_MARKER, SESSION
+from harness.pytest_plugin.junit import ISSUE, UNSUPPORTED
+from harness.sessions import MODEL
 
 
 class Status(enum.Enum):
@@ -45,6 +49,7 @@ class ScenarioSummary:
         self.config = config
         self.status: dict[str, Status] = {}
         self.issues: dict[str, list[str]] = {}  # issue link -> node ids, in report order
+        self.unsupported: dict[str, str] = {}  # node id -> the method the backend lacks
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -61,6 +66,8 @@ class ScenarioSummary:
                 nodes = self.issues.setdefault(str(value), [])
                 if report.nodeid not in nodes:
                     nodes.append(report.nodeid)
+            elif name == UNSUPPORTED:
+                self.unsupported[report.nodeid] = str(value)
 
     def counts(self) -> str:
         """`Total N, Failed F, Errors E, Passed P, Known bugs K, Skipped S`."""
@@ -73,6 +80,20 @@ class ScenarioSummary:
             )
         ]
         return ", ".join(parts)
+
+    def conformance(self) -> Conformance:
+        """The conformance report of the scenarios that ran (for backends but the model)."""
+        report = Conformance(self.config.stash[SESSION].name)
+        context = self.config.stash[CONTEXT]
+        for node, status in self.status.items():
+            column = _COLUMN[status]
+            if status is Status.SKIPPED and node in self.unsupported:
+                column = Column.UNSUPPORTED
+            # The node id's path is relative to the rootdir, on workers and controller alike.
+            path = context.rootpath / node.partition("::")[0]
+            area = area_of(relative(path, context.root_of(path)))
+            report.add(area, column, self.unsupported.get(node))
+        return report
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The known-issues table and the count line, when scenarios ran."""
@@ -87,9 +108,21 @@ class ScenarioSummary:
                 for index, node in enumerate(sorted(nodes)):
                     head = link if index == 0 else ""
                     write.line(f"  {head:<{width}}  {node}  [{_LABEL[self.status[node]]}]")
+        if self.config.stash[CONTEXT].options.backend != MODEL:
+            for text in self.conformance().lines():
+                write.line(text)
         line = self.counts()
         failed = any(s in (Status.FAILED, Status.ERROR) for s in self.status.values())
         write.line(line, red=failed, green=not failed, bold=True)
+
+
+_COLUMN = {
+    Status.FAILED: Column.FAILED,
+    Status.ERROR: Column.FAILED,
+    Status.KNOWN_BUG: Column.KNOWN_BUG,
+    Status.SKIPPED: Column.IGNORED,
+    Status.PASSED: Column.PASSED,
+}
 
 
 def _natural(text: str) -> tuple[tuple[int, str], ...]:

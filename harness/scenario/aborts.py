@@ -45,12 +45,11 @@ def abort(stopped: Stopped, backend: Backend, file: str, line: int) -> Abort:
     """The `Abort` for a call at `file:line` that raised `stopped.error`."""
     error, method, where = stopped.error, stopped.method, f"{file}:{line}"
     name = str(getattr(backend, "name", type(backend).__name__))
-    if isinstance(error, Unsupported):
-        message = f"backend {name} cannot run {method} at {where}: {error.reason}"
+    if isinstance(error, Unsupported):  # the sentences are harness.backend's, one place
+        message = error.at(name, method, where)
         return Abort(AbortKind.UNSUPPORTED, file, line, method, message)
     if isinstance(error, BackendFault):
-        message = f"{error.message} ({where})"
-        return Abort(AbortKind.FAULT, file, line, method, message, error.detail)
+        return Abort(AbortKind.FAULT, file, line, method, error.at(where), error.detail)
     message = f"{type(error).__name__}: {error}"
     return Abort(AbortKind.CRASH, file, line, method, message, backend_frames(error))
 

@@ -1,8 +1,9 @@
 """The interpreter: runs a checked plan against a backend and collects outputs.
 
 A backend failure (`VfioError`) becomes one output at the statement's line with the core's id
-and message; the backend guarantees it changed no state, and the run goes on. A value check
-(`== EXPR`) runs only when the operation succeeded; an `assert` or a check that is false is
+and message (and the errno, when the system reported one: `... (errno 17 EEXIST)`); the
+backend guarantees it changed no state, and the run goes on. A value check (`== EXPR`) runs
+only when the operation succeeded; an `assert` or a check that is false is
 `assert.failed:assertion.false`, one that cannot be evaluated is `scenario.error:eval`.
 Outputs come in plan order: statement order, except that a device's MSI-X members run (and
 report) after its BARs and ROM. Any exception from a backend other than `VfioError` is a bug
@@ -12,6 +13,7 @@ in that backend (or in the harness) and propagates: hiding it would pass a broke
 from __future__ import annotations
 
 from collections.abc import Callable
+from errno import errorcode
 
 from annotations.annotation import Output
 from harness.backend import Abort, Backend
@@ -47,7 +49,7 @@ def _step(step: Call | Assertion, backend: Backend, append: Callable[[Output], N
         try:
             result = call(backend, step.method, *step.args, **step.kwargs)
         except VfioError as error:
-            append(Output(step.file, step.line, error.id, error.message))
+            append(Output(step.file, step.line, error.id, _message(error)))
             return
         if step.expect is not None:
             _verify_result(step, result, backend, append)
@@ -55,6 +57,13 @@ def _step(step: Call | Assertion, backend: Backend, append: Callable[[Output], N
         failure = _test(step.expect, backend)
         if failure is not None:
             append(Output(step.file, step.line, *failure))
+
+
+def _message(error: VfioError) -> str:
+    """The failure's message, with the errno the system returned when it reported one."""
+    if error.errno is None:
+        return error.message
+    return f"{error.message} (errno {error.errno} {errorcode.get(error.errno, '?')})"
 
 
 def _verify_result(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from plugin_scenarios import TEST_BACKEND
 
 # Imported here, before any pytester snapshot of sys.modules: an in-process run that first
 # imports the core would have its submodules removed from sys.modules afterwards while they
@@ -36,4 +38,8 @@ def write_scenarios(pytester: pytest.Pytester) -> WriteScenarios:
 @pytest.fixture(autouse=True)
 def _quiet_rewrite_warning(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process runs import the already-imported plugin again; pytest warns it can't rewrite."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-W ignore::pytest.PytestAssertRewriteWarning")
+    backend = ["-D", f"backend={TEST_BACKEND}"] if TEST_BACKEND != "model" else []
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS",
+        shlex.join(["-W", "ignore::pytest.PytestAssertRewriteWarning", *backend]),
+    )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# The backend the inner runs use unless a test names one: `VFIO_TEST_BACKEND=exec:python -m
+# harness serve` runs every plugin test over the process protocol (.ci/run does).
+TEST_BACKEND = os.environ.get("VFIO_TEST_BACKEND") or "model"
+
 # A scenario that passes: the second map overlaps the first, as annotated.
 PASSING = """container c0
 map c0 iova=0x100000 vaddr=0x7f0000100000 size=2M

@@ -25,12 +25,14 @@ def test_every_vfio_file_is_one_item_named_by_its_stem(
 
 
 def test_plugin_is_active_without_any_conftest_and_disabled_by_p_no_vfio(
-    pytester: pytest.Pytester, write_scenarios: Write
+    pytester: pytest.Pytester, write_scenarios: Write, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_scenarios({"scenarios/overlap.vfio": PASSING})
     assert not list(pytester.path.rglob("conftest.py"))
     enabled = pytester.runpytest("--collect-only", "-q")
     enabled.stdout.fnmatch_lines(["scenarios/overlap.vfio::overlap", "1 test collected*"])
+    # Without the plugin there is no -D to name a backend with (VFIO_TEST_BACKEND).
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-W ignore::pytest.PytestAssertRewriteWarning")
     disabled = pytester.runpytest("--collect-only", "-q", "-p", "no:vfio")
     assert disabled.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from plugin_scenarios import PASSING
+from plugin_scenarios import PASSING, TEST_BACKEND
 
 Write = Callable[[dict[str, str | bytes]], Path]
 
@@ -61,8 +61,9 @@ def test_header_shows_the_effective_options_command_line_over_ini(
     )
     result.stdout.fnmatch_lines(
         [
-            r"vfio: backend=model strict=true includeFiles=.*\.vfio "
-            "issueUrl=https://t.example/{issue}",
+            f"vfio: backend={TEST_BACKEND} backend.timeout=30 backend.unsupported=skip "
+            "backend.log=(none)",
+            r"vfio: strict=true includeFiles=.*\.vfio issueUrl=https://t.example/{issue}",
             "vfio: vfio:pgsize=4K vfio:limit=8 vfio:mode=v2 vfio:reserved=x86",
             "vfio: vfio:mmio32.base=0xc0000000 vfio:mmio32.size=640M *",
             "vfio: projects in force: vfio, model; scenario roots: nearest 'scenarios' folder",

@@ -7,15 +7,19 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.backend import Backend, CoreDefaults, Unsupported
+import pytest
+
+from harness.backend import Backend, BackendFault, CoreDefaults, Unsupported
 from harness.model import ModelBackend
 from harness.protocol import wire
+from harness.protocol.client import ProcessSession
 from harness.protocol.lifecycle import defaults_to_wire
 from harness.protocol.methods import METHODS
 from harness.protocol.model_server import ModelSession
-from harness.protocol.server import serve
+from harness.protocol.server import FAULT_STATUS, serve
 from harness.vfio.catalog import ErrorId, VfioError
 
 DEFAULTS = defaults_to_wire(CoreDefaults())
@@ -225,3 +229,73 @@ def test_serve_ends_quietly_at_end_of_input() -> None:
         timeout=60,
     )
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+class GuestDies:
+    """A session whose backend breaks down on map (a guest oops, in the kernel backend)."""
+
+    closed = 0
+    name = "vm"
+    info: Mapping[str, str] = {}
+    methods = frozenset({"container", "map"})
+
+    def __init__(self, defaults: CoreDefaults) -> None:
+        self.model = ModelBackend(defaults)
+
+    def fresh(self) -> Backend:
+        model = self.model
+
+        class Dies:
+            name = "vm"
+
+            def container(self, name: str, **options: Any) -> None:
+                model.container(name, **options)
+
+            def map(self, *args: Any, **kwargs: Any) -> None:
+                raise BackendFault("the guest oopsed in vfio_dma_do_map", "BUG: unable to handle")
+
+        return Dies()  # type: ignore[return-value]
+
+    def close(self) -> None:
+        GuestDies.closed += 1
+
+
+def test_a_backend_fault_ends_the_child_with_status_3(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = (
+        wire.request(1, "initialize", INITIALIZE)
+        + wire.request(2, "container", {"name": "c0"})
+        + wire.request(3, "map", {"container": "c0", "iova": 0, "vaddr": 0, "size": 4096})
+        + wire.request(4, "container", {"name": "c1"})
+    )
+    stdout = io.BytesIO()
+    GuestDies.closed = 0
+    assert serve(GuestDies, io.BytesIO(lines), stdout) == FAULT_STATUS == 3
+    assert len(stdout.getvalue().splitlines()) == 2  # the map got no answer, nothing after it
+    assert capsys.readouterr().err == (
+        "FAULT: the guest oopsed in vfio_dma_do_map\nBUG: unable to handle\n"
+    )
+    assert GuestDies.closed == 1
+
+
+ADAPTER = """
+import sys
+from test_server import GuestDies
+from harness.protocol.client import ProcessSession
+from harness.protocol.server import FAULT_STATUS, serve
+sys.exit(serve(GuestDies, sys.stdin.buffer, sys.stdout.buffer))
+"""
+
+
+def test_the_harness_reports_a_backend_fault_as_an_exit_with_the_fault(tmp_path: Path) -> None:
+    (tmp_path / "adapter.py").write_text(ADAPTER)
+    here = Path(__file__).parent
+    command = f"env PYTHONPATH={here} {sys.executable} adapter.py"
+    with ProcessSession(command, CoreDefaults(), cwd=tmp_path, timeout=30) as session:
+        backend = session.fresh()
+        backend.container("c0")
+        with pytest.raises(BackendFault) as caught:
+            backend.map("c0", 0, 0, 4096)
+    assert caught.value.at("x.vfio:3") == "backend vm exited with status 3 during map at x.vfio:3"
+    assert caught.value.detail == (
+        "FAULT: the guest oopsed in vfio_dma_do_map\nBUG: unable to handle"
+    )

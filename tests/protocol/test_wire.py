@@ -127,3 +127,32 @@ def test_error_response_leaves_out_absent_data() -> None:
         "id": None,
         "error": {"code": -32700, "message": "not JSON"},
     }
+
+
+@given(
+    st.integers(min_value=1, max_value=U64_MAX),
+    st.sampled_from(["map", "container", "msix_enable"]),
+    st.dictionaries(
+        st.text(min_size=1),
+        st.one_of(st.integers(0, U64_MAX), st.booleans(), st.text(), st.none()),
+        max_size=4,
+    ),
+)
+def test_request_lines_equal_the_whole_message_encoded(
+    request_id: int, method: str, params: dict[str, object]
+) -> None:
+    whole = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    assert wire.request(request_id, method, params) == wire.encode(whole)
+
+
+@given(
+    st.one_of(st.integers(0, U64_MAX), st.none()),
+    st.one_of(
+        st.integers(0, U64_MAX), st.booleans(), st.none(), st.text(), st.lists(st.integers())
+    ),
+)
+def test_response_lines_equal_the_whole_message_encoded(
+    request_id: int | None, result: object
+) -> None:
+    whole = {"jsonrpc": "2.0", "id": request_id, "result": result}
+    assert wire.response(request_id, result) == wire.encode(whole)
