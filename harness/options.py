@@ -124,7 +124,7 @@ class RunOptions:
             f"vfio:pgsize={_size(d.pgsize)} vfio:limit={d.limit} vfio:mode={d.mode} "
             f"vfio:reserved={d.reserved}",
             windows,
-            *([self.kernel.describe()] if self.backend == KERNEL else []),
+            self.kernel.describe(),
         ]
 
 
