@@ -74,6 +74,10 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         "serve",
         help="serve the core model over the vfio-harness/1 protocol on stdin and stdout",
     )
+    # Listed for --help; `main` hands `kernel ...` to harness.kernel.cli before parsing.
+    commands.add_parser(
+        "kernel", help="the kernel backend: setup, status, serve (see `kernel --help`)"
+    )
     return parser
 
 
@@ -204,6 +208,11 @@ def ids_command(out: render.Out) -> int:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Entry point of `vfio-harness` and `python -m harness` (which passes its `prog`)."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["kernel"]:
+        from harness.kernel.cli import main as kernel
+
+        return kernel(arguments[1:])
     args = _parser(prog).parse_args(argv)
     out = render.console()
     try:

@@ -14,6 +14,9 @@ Keys (each `key=value`, split on the first `=`; when a key repeats, the last one
   backend cannot run one of its calls (default skip). `backend.log=<path>`: a file that
   receives a process backend's transcript (under pytest-xdist, one file per worker:
   `backend.gw0.log`).
+- `backend=kernel`: the kernel backend (docs/kernel.md), a process backend the project ships;
+  `kernel.version=6.1|6.12`, `kernel.iommu=vtd|virtio` (virtio on 6.12 only) and
+  `kernel.accel=auto|tcg|kvm` choose its guest (defaults 6.1, vtd, auto).
 - `issueUrl=<template>`: how an issue link `/PROJECT/issue/N/` is shown, e.g.
   `https://github.com/acme/{project}/issues/{issue}`. `{issue}` is required, `{project}` optional;
   no other field, and no format spec or conversion (`{issue:>9}`, `{issue!r}`); `{{` and `}}`
@@ -42,11 +45,14 @@ from typing import Any
 
 from harness.backend import CoreDefaults, WindowSpec
 from harness.errors import HintedError
+from harness.kernel.config import ACCELS, IOMMUS, SERIES, ConfigError, KernelConfig
 from harness.literals import SUFFIXES, parse_int
 from harness.vfio.dma import MAX_AW, MIN_AW
 
 DEFAULT_INCLUDE = r".*\.vfio"
 EXEC = "exec:"  # the prefix of a process backend's spec
+KERNEL = "kernel"  # the kernel backend's spec (harness.kernel; a process backend)
+_KERNEL_DEFAULT = KernelConfig()
 DEFAULT_TIMEOUT = 30.0  # seconds (backend.timeout)
 _URL_FIELDS = ("project", "issue")
 _BACKEND = re.compile(r"model|[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
@@ -81,6 +87,19 @@ class RunOptions:
     backend_timeout: float = DEFAULT_TIMEOUT  # seconds a request to a process backend may take
     backend_unsupported: str = "skip"  # or "fail": a call the backend cannot run fails
     backend_log: str | None = None  # where a process backend's transcript goes
+    # kernel.version, kernel.iommu, kernel.accel (for backend=kernel); checked together
+    kernel_version: str = _KERNEL_DEFAULT.version
+    kernel_iommu: str = _KERNEL_DEFAULT.iommu
+    kernel_accel: str = _KERNEL_DEFAULT.accel
+
+    @property
+    def kernel(self) -> KernelConfig:
+        """The kernel backend's guest (`parse_defines` has checked the combination)."""
+        return KernelConfig(
+            self.kernel_version,  # type: ignore[arg-type]
+            self.kernel_iommu,  # type: ignore[arg-type]
+            self.kernel_accel,  # type: ignore[arg-type]
+        )
 
     @property
     def unsupported_fails(self) -> bool:
@@ -107,6 +126,7 @@ class RunOptions:
             f"vfio:pgsize={_size(d.pgsize)} vfio:limit={d.limit} vfio:mode={d.mode} "
             f"vfio:reserved={d.reserved} vfio:aw={d.aw}",
             windows,
+            self.kernel.describe(),
         ]
 
 
@@ -124,6 +144,10 @@ def parse_defines(defines: Iterable[str]) -> RunOptions:
     options = RunOptions()
     for key, value in entries.items():
         options = _PARSERS[key](options, key, value)
+    try:
+        KernelConfig(options.kernel_version, options.kernel_iommu, options.kernel_accel)  # type: ignore[arg-type]
+    except ConfigError as error:  # a combination no guest has (virtio on 6.1)
+        raise OptionError("kernel.iommu", options.kernel_iommu, error.message, error.hint) from None
     d = options.defaults
     for kind, window in (("mmio32", d.mmio32), ("mmio64", d.mmio64), ("io", d.io)):
         if window.base + window.size > _WINDOW_END[kind]:
@@ -185,14 +209,29 @@ def _backend(options: RunOptions, key: str, value: str) -> RunOptions:
         if not words:
             raise OptionError(key, value, "an empty command", example)
         return replace(options, backend=value)
-    if not _BACKEND.fullmatch(value):
+    if value != KERNEL and not _BACKEND.fullmatch(value):
         raise OptionError(
             key,
             value,
             "not a backend spec",
-            "write backend=model, backend=package.module:Class or backend=exec:COMMAND",
+            "write backend=model, backend=kernel, backend=package.module:Class or"
+            " backend=exec:COMMAND",
         )
     return replace(options, backend=value)
+
+
+def _kernel(name: str, choices: tuple[str, ...]) -> _Parser:
+    """A `kernel.*` key: one of `choices` (the combination is checked after the last key)."""
+
+    def parse(options: RunOptions, key: str, value: str) -> RunOptions:
+        if value not in choices:
+            raise OptionError(
+                key, value, f"expected one of {', '.join(choices)}", f"write {key}={choices[0]}"
+            )
+        changes: dict[str, Any] = {f"kernel_{name}": value}
+        return replace(options, **changes)
+
+    return parse
 
 
 def _timeout(options: RunOptions, key: str, value: str) -> RunOptions:
@@ -317,6 +356,9 @@ _PARSERS: dict[str, _Parser] = {
     "vfio:mode": _choice("mode", ("v2", "v1")),
     "vfio:reserved": _choice("reserved", ("x86", "none")),
     "vfio:aw": _integer("aw", MIN_AW, MAX_AW),
+    "kernel.version": _kernel("version", SERIES),
+    "kernel.iommu": _kernel("iommu", IOMMUS),
+    "kernel.accel": _kernel("accel", ACCELS),
 }
 for _kind, _end in _WINDOW_END.items():
     _PARSERS[f"vfio:{_kind}.base"] = _integer("base", 0, _end - 1, window=_kind)

@@ -6,7 +6,9 @@ every exit path (`close()` is idempotent). Specs:
 
 - `model`: the core model (`harness.model.ModelBackend`);
 - `package.module:Class`: a class built as `Class(defaults)` for every scenario;
-- `exec:COMMAND`: a child process speaking `vfio-harness/1` (`harness.protocol.client`).
+- `exec:COMMAND`: a child process speaking `vfio-harness/1` (`harness.protocol.client`);
+- `kernel`: the kernel backend, `exec:` of `python -m harness kernel serve` with the run's
+  `kernel.*` keys (`harness.kernel`).
 
 Loading or building a backend is third-party code: anything it raises (any `BaseException` but
 `KeyboardInterrupt`, so also `SystemExit`) becomes a `BackendError` with a message and a hint,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from harness.options import RunOptions
 
 MODEL = "model"  # the core model's spec, and its project name
+KERNEL = "kernel"  # the kernel backend: `python -m harness kernel serve` as a process backend
 # The Backend protocol's methods (its wire names too), in alphabetical order.
 BACKEND_METHODS: tuple[str, ...] = tuple(
     sorted(name for name, value in vars(Backend).items() if callable(value) and name[0] != "_")
@@ -191,8 +194,29 @@ def open_backend(
         from harness.protocol.client import open_process
 
         return open_process(spec, defaults, options, cwd=cwd, worker=worker)
+    if spec == KERNEL:
+        return _open_kernel(defaults, options, cwd=cwd, worker=worker)
     if spec == MODEL:
         from harness.model import ModelBackend
 
         return ClassSession(spec, ModelBackend, defaults)
     return ClassSession(spec, _factory(spec), defaults)
+
+
+def _open_kernel(
+    defaults: CoreDefaults, options: RunOptions | None, *, cwd: Path | None, worker: str | None
+) -> BackendSession:
+    """`backend=kernel`: the serving process for the run's `kernel.*` keys, once the setup
+    is known to be there (a missing one is a BackendError naming the setup command)."""
+    from harness.kernel.artifacts import require
+    from harness.kernel.errors import SetupError
+    from harness.options import RunOptions
+    from harness.protocol.client import open_process
+
+    run = options if options is not None else RunOptions()
+    try:
+        require(run.kernel)
+    except SetupError as error:
+        raise BackendError(KERNEL, error.message, error.hint) from None
+    spec = run.kernel.serve_spec(run.backend_timeout)
+    return open_process(spec, defaults, options, cwd=cwd, worker=worker)
