@@ -1,0 +1,254 @@
+"""The search: generate programs, compare, and shrink one program per class of divergence.
+
+Hypothesis drives it as a library. Each round is one `hypothesis.find` over the program
+strategy: generation runs programs on both backends until one diverges in a class not seen
+before; Hypothesis then shrinks that program while it still diverges in that class. A second
+pass works on the shrunk program itself: it cuts everything after the divergent statement and
+drops each earlier statement the divergence does not need (a map whose failure changes no
+state, a query), keeping a declaration while a later statement uses its name.
+
+Reproducible: the rounds draw their seeds from one `random.Random(seed)`, Hypothesis keeps no
+database, and a budget counts generated programs (not time), so the same seed and budget
+give the same classes and the same shrunk programs. A time limit stops generation when it runs
+out (a round already shrinking finishes first).
+
+Counting: `sequences` are programs generated (shrinking runs are counted apart, in
+`shrink_runs`); `ops` are the calls the target answered, shrinking included; `divergent` is how
+many generated programs diverged, in any class.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+from hypothesis.errors import NoSuchExample
+
+from harness.backend import BackendSession
+from harness.diff import generate
+from harness.diff.compare import Comparison, ReferenceBroke, Shape, Stop, compare
+from harness.diff.program import Container, Device, Program, declared, used
+
+MAX_SHRINK_RUNS = 2000  # programs run while shrinking one class (Hypothesis's and ours)
+_UNLIMITED = 10**9
+
+
+@dataclass
+class Stats:
+    """Live counts of a search (updated as it goes, read by the progress display)."""
+
+    sequences: int = 0
+    ops: int = 0
+    divergent: int = 0
+    classes: int = 0
+    skipped: int = 0  # programs the target (or reference) could not run to the end
+    shrink_runs: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the search started."""
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One class of divergence: its shrunk program and both backends' answers."""
+
+    shape: Shape
+    comparison: Comparison  # of the shrunk program: it ends with the divergent call
+    sequence: int  # the generated program (1-based) in which the class was first seen
+    first_size: int  # statements of that program before shrinking
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """When the search stops: after `budget` programs, or after `seconds` (whichever first)."""
+
+    budget: int | None = None
+    seconds: float | None = None
+
+
+class _Round:
+    """The state of one `find` round: hunting for a new class, then shrinking it."""
+
+    def __init__(self, search: Search, known: set[Shape]) -> None:
+        self.search = search
+        self.known = known
+        self.shape: Shape | None = None
+        self.sequence = 0
+        self.first_size = 0
+        self.runs = 0
+        self.memo: dict[Program, Comparison] = {}
+        self.broke: ReferenceBroke | None = None
+
+    def condition(self, program: Program) -> bool:
+        """Hypothesis's predicate: a new class while generating, then that class."""
+        if self.broke is not None:
+            return False
+        comparison = self.memo.get(program)
+        if comparison is None:
+            if not self.search.may_run(shrinking=self.shape is not None, runs=self.runs):
+                return False
+            try:
+                comparison = self.search.run(program, shrinking=self.shape is not None)
+            except ReferenceBroke as error:
+                self.broke = error
+                return False
+            self.runs += 1
+            self.memo[program] = comparison
+        shape = comparison.divergence
+        if self.shape is not None:
+            return shape == self.shape
+        if shape is None or shape in self.known:
+            return False
+        self.shape = shape
+        self.sequence = self.search.stats.sequences
+        self.first_size = len(program)
+        return True
+
+
+class Search:
+    """A search of one target against one reference (see the module docstring)."""
+
+    def __init__(
+        self,
+        reference: BackendSession,
+        target: BackendSession,
+        *,
+        areas: Sequence[str] = generate.AREAS,
+        seed: int = 0,
+        limits: Limits = Limits(budget=1000),
+        max_ops: int = generate.MAX_OPS,
+        on_progress: Callable[[Stats, Found | None], None] | None = None,
+    ) -> None:
+        self.reference = reference
+        self.target = target
+        self.methods = frozenset(reference.methods) & frozenset(target.methods)
+        self.strategy = generate.programs(areas, self.methods, max_ops)
+        self.seed = seed
+        self.limits = limits
+        self.stats = Stats()
+        self.found: dict[Shape, Found] = {}
+        self._on_progress = on_progress
+        self._deadline = (
+            None if limits.seconds is None else self.stats.started + limits.seconds
+        )
+
+    # ---- what the rounds call
+    def may_run(self, *, shrinking: bool, runs: int) -> bool:
+        """Whether one more program may run (budget, time; shrinking has its own cap)."""
+        if shrinking:
+            return runs < MAX_SHRINK_RUNS
+        return not self.exhausted()
+
+    def exhausted(self) -> bool:
+        """Whether the budget or the time is used up."""
+        budget = self.limits.budget
+        if budget is not None and self.stats.sequences >= budget:
+            return True
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def run(self, program: Program, *, shrinking: bool = False) -> Comparison:
+        """Compare one program on fresh backends, counting it."""
+        comparison = compare(program, self.reference.fresh(), self.target.fresh())
+        stats = self.stats
+        stats.ops += comparison.calls
+        if shrinking:
+            stats.shrink_runs += 1
+        else:
+            stats.sequences += 1
+            if comparison.stop is Stop.DIVERGED:
+                stats.divergent += 1
+            elif comparison.stop is not Stop.END:
+                stats.skipped += 1
+            if self._on_progress is not None and stats.sequences % 25 == 0:
+                self._on_progress(stats, None)
+        return comparison
+
+    # ---- the search
+    def run_all(self) -> dict[Shape, Found]:
+        """Search until the limits; the classes found, in the order found."""
+        rng = random.Random(self.seed)
+        while not self.exhausted():
+            before = self.stats.sequences
+            found = self._round(rng)
+            if found is None:
+                if self.stats.sequences == before:
+                    break  # Hypothesis generated nothing more: nothing left to try
+                continue
+            self.found[found.shape] = found
+            self.stats.classes = len(self.found)
+            if self._on_progress is not None:
+                self._on_progress(self.stats, found)
+        if self._on_progress is not None:
+            self._on_progress(self.stats, None)
+        return self.found
+
+    def _round(self, rng: random.Random) -> Found | None:
+        state = _Round(self, set(self.found))
+        budget = self.limits.budget
+        remaining = _UNLIMITED if budget is None else max(budget - self.stats.sequences, 1)
+        config = settings(
+            max_examples=remaining,
+            database=None,
+            deadline=None,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+        )
+        try:
+            program = find(self.strategy, state.condition, settings=config, random=rng)
+        except NoSuchExample:
+            program = None
+        if state.broke is not None:
+            raise state.broke
+        if program is None or state.shape is None:
+            return None
+        comparison = self._cut(state.memo[program], state.shape)
+        return Found(state.shape, comparison, state.sequence, state.first_size)
+
+    def _cut(self, comparison: Comparison, shape: Shape) -> Comparison:
+        """The shrunk program cut down: nothing after the divergence, nothing it does not need.
+
+        The divergent statement becomes the last (a device keeps only its members up to the
+        divergent one); each earlier statement is dropped if the divergence stays without it
+        (a declaration only while no later statement uses its name); containers are renamed
+        c0, c1, ... in order. Every step is run again and kept only if the class is unchanged.
+        """
+        program = comparison.program
+        statements = list(program.statements[: comparison.statement + 1])
+        last = statements[-1]
+        if isinstance(last, Device):
+            before = sum(1 for index, _ in program.calls() if index < comparison.statement)
+            statements[-1] = last.truncated(comparison.calls - before)
+        best = self._check(program.with_statements(statements), shape) or comparison
+        changed = True
+        while changed:
+            changed = False
+            statements = list(best.program.statements)
+            for index in range(len(statements) - 2, -1, -1):
+                name = declared(statements[index])
+                later = statements[index + 1 :]
+                if name is not None and any(name in used(s) for s in later):
+                    continue
+                candidate = statements[:index] + later
+                trial = self._check(best.program.with_statements(candidate), shape)
+                if trial is not None:
+                    best, statements, changed = trial, candidate, True
+        containers = [s.name for s in best.program.statements if isinstance(s, Container)]
+        names = {old: f"c{i}" for i, old in enumerate(containers) if old != f"c{i}"}
+        if names:
+            best = self._check(best.program.renamed(names), shape) or best
+        return best
+
+    def _check(self, program: Program, shape: Shape) -> Comparison | None:
+        """The comparison of `program` if it still ends diverging in `shape`, else None."""
+        comparison = self.run(program, shrinking=True)
+        last = len(program) - 1
+        if comparison.divergence == shape and comparison.statement == last:
+            return comparison
+        return None
