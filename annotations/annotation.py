@@ -7,7 +7,7 @@ pytest plugin). It holds plain frozen values and nothing that reads or matches.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Kind(enum.Enum):
@@ -92,12 +92,17 @@ class Diagnostic:
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """One output of a run: the file and 1-based line it belongs to (None: no line), its id."""
+    """One output of a run: the file and 1-based line it belongs to (None: no line), its id.
+
+    `run` says which pass over its line produced it (0-based): a line in a loop runs once per
+    iteration, and `match(..., runs=...)` expects an ExpectedOutput's output in every pass.
+    """
 
     file: str
     line: int | None
     id: str
     message: str = ""
+    run: int = field(default=0, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from annotations.annotation import (
     Annotation,
@@ -45,6 +45,10 @@ _FINDING_ORDER = {
         )
     )
 }
+
+
+# How many passes an expected-but-missing message lists before it says "and N more".
+_SHOWN_PASSES = 5
 
 
 @functools.lru_cache(maxsize=1024)
@@ -131,14 +135,21 @@ def match(
     projects: Iterable[str],
     *,
     strict: bool = True,
+    runs: Mapping[tuple[str, int], int] | None = None,
 ) -> Outcome:
-    """Judge a run's outputs against the annotations read for the projects in force."""
+    """Judge a run's outputs against the annotations read for the projects in force.
+
+    `runs` gives, per (file, line), how many times that line ran (absent: once). An
+    ExpectedOutput on a line that ran k > 1 times needs an output in each pass 0..k-1
+    (`Output.run`); on a line that never ran, an annotation expects nothing.
+    """
     projects = tuple(projects)
     ignored = set(ignored_files(read, projects))
     if read.files and all(file in ignored for file in read.files):
         return Outcome(
             Verdict.IGNORED, issues=_ignore_issues(read, projects), warnings=read.diagnostics
         )
+    passes = _Passes(runs or {})
 
     findings: list[Finding] = []
     warnings: list[Diagnostic] = []
@@ -157,7 +168,10 @@ def match(
     for index, annotation in enumerate(in_force):
         by_line.setdefault((annotation.file, annotation.target), []).append(index)
 
-    accepted: set[int] = set()
+    expected_sources = {_source(a) for a in in_force if a.kind in EXPECTED_KINDS}
+    # Per accepting annotation: None (accepted, on a line that ran once) or, on a line that ran
+    # k > 1 times, one byte per pass saying whether that pass gave it an output.
+    accepted: dict[int, bytearray | None] = {}
     matched: list[tuple[Output, Annotation | None]] = []
     for output in outputs:
         candidates = [
@@ -168,23 +182,33 @@ def match(
         missing = next((i for i in candidates if in_force[i].kind in MISSING_KINDS), None)
         accepting = next((i for i in candidates if in_force[i].kind in ACCEPTING_KINDS), None)
         if missing is not None:
-            findings.append(_missing_but_present(in_force[missing], output))
+            beside = _source(in_force[missing]) in expected_sources
+            findings.append(_missing_but_present(in_force[missing], output, passes, beside))
         elif accepting is not None:
-            accepted.add(accepting)
+            passes.accept(accepted, accepting, in_force[accepting], output)
             matched.append((output, in_force[accepting]))
         elif candidates:
             matched.append((output, None))  # IgnoreOthers on that line
         else:
-            findings.append(_additional(output))
+            findings.append(_additional(output, passes))
 
-    missing_ones = [a for a in in_force if a.kind in MISSING_KINDS]
+    missing_sources = {_source(a) for a in in_force if a.kind in MISSING_KINDS}
     for index, annotation in enumerate(in_force):
-        if annotation.kind not in ACCEPTING_KINDS or index in accepted:
-            continue
+        total = passes.of(annotation)
+        if annotation.kind not in ACCEPTING_KINDS or total == 0:
+            continue  # a line that never ran expects nothing
         if annotation.kind in EXPECTED_KINDS:
-            if not any(_same_source(m, annotation) for m in missing_ones):
-                findings.append(_expected_but_missing(annotation))
-        else:
+            # Silver's sameSource: a MissingOutput with an equal id on the same target excuses it.
+            if _source(annotation) in missing_sources:
+                continue
+            if index not in accepted:
+                findings.append(_expected_but_missing(annotation, tuple(range(total)), total))
+                continue
+            seen = accepted[index]
+            if seen is not None and not all(seen):
+                gaps = tuple(run for run in range(total) if not seen[run])
+                findings.append(_expected_but_missing(annotation, gaps, total))
+        elif index not in accepted:
             findings.append(_unexpected_but_missing(annotation))
 
     findings.sort(key=lambda finding: _FINDING_ORDER[finding.kind])
@@ -199,18 +223,70 @@ def match(
     return Outcome(verdict, tuple(findings), issues, tuple(matched), tuple(warnings))
 
 
+class _Passes:
+    """How many times each line ran, and which passes gave an annotation its output."""
+
+    def __init__(self, runs: Mapping[tuple[str, int], int]) -> None:
+        self.runs = runs
+
+    def of(self, annotation: Annotation) -> int:
+        """How many times the annotation's target ran (a file-level annotation: once)."""
+        if annotation.target is None:
+            return 1
+        return self.runs.get((annotation.file, annotation.target), 1)
+
+    def of_output(self, output: Output) -> int:
+        """How many times the output's line ran."""
+        return 1 if output.line is None else self.runs.get((output.file, output.line), 1)
+
+    def accept(
+        self,
+        accepted: dict[int, bytearray | None],
+        index: int,
+        annotation: Annotation,
+        output: Output,
+    ) -> None:
+        """Record that annotation `index` accepted `output` (in the output's pass)."""
+        total = self.of(annotation)
+        if total <= 1:
+            accepted[index] = None
+            return
+        seen = accepted.get(index)
+        if seen is None:
+            seen = accepted[index] = bytearray(total)
+        if 0 <= output.run < total:
+            seen[output.run] = 1
+
+    def where(self, output: Output) -> str:
+        """` (pass R of K)` for an output of a line that ran K > 1 times, else nothing."""
+        total = self.of_output(output)
+        return f" (pass {output.run + 1} of {total})" if total > 1 else ""
+
+
+def _passes_text(gaps: tuple[int, ...], total: int) -> str:
+    """`pass 4 of 8`, `passes 2, 5 and 7 of 8`, `any of its 8 passes` (gaps are 0-based)."""
+    if len(gaps) == total:
+        return f"any of its {total} passes"
+    shown = [str(run + 1) for run in gaps[:_SHOWN_PASSES]]
+    if len(gaps) == 1:
+        return f"pass {shown[0]} of {total}"
+    more = len(gaps) - len(shown)
+    listed = (
+        f"{', '.join(shown)} and {more} more"
+        if more
+        else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    )
+    return f"passes {listed} of {total}"
+
+
 def _id_of(annotation: Annotation) -> OutputId:
     assert annotation.output_id is not None
     return annotation.output_id
 
 
-def _same_source(missing: Annotation, expected: Annotation) -> bool:
+def _source(annotation: Annotation) -> tuple[str, int | None, OutputId | None]:
     # Silver's sameSource: same file, same target, equal id (key and reason alike).
-    return (
-        missing.file == expected.file
-        and missing.target == expected.target
-        and missing.output_id == expected.output_id
-    )
+    return annotation.file, annotation.target, annotation.output_id
 
 
 def _where(annotation: Annotation) -> str:
@@ -219,8 +295,9 @@ def _where(annotation: Annotation) -> str:
     return f"on line {annotation.target}"
 
 
-def _additional(output: Output) -> Finding:
+def _additional(output: Output, passes: _Passes) -> Finding:
     where = "without a line" if output.line is None else f"on line {output.line}"
+    where += passes.where(output)
     detail = f": {output.message}" if output.message else ""
     return Finding(
         FindingKind.ADDITIONAL_OUTPUT,
@@ -232,16 +309,24 @@ def _additional(output: Output) -> Finding:
     )
 
 
-def _expected_but_missing(annotation: Annotation) -> Finding:
+def _expected_but_missing(annotation: Annotation, gaps: tuple[int, ...], total: int) -> Finding:
     output_id = _id_of(annotation)
+    expects = (
+        f"{annotation.kind.value}({output_id}) expects output [{output_id}] {_where(annotation)}"
+    )
+    if total > 1:
+        message = f"{expects} in each of its {total} passes, but it did not occur in "
+        message += _passes_text(gaps, total)
+    else:
+        message, gaps = f"{expects}, but it did not occur", ()
     return Finding(
         FindingKind.EXPECTED_BUT_MISSING,
         annotation.file,
         annotation.target if annotation.target is not None else annotation.line,
         str(output_id),
-        f"{annotation.kind.value}({output_id}) expects output [{output_id}] {_where(annotation)}, "
-        "but it did not occur",
+        message,
         annotation=annotation,
+        passes=gaps,
     )
 
 
@@ -259,16 +344,25 @@ def _unexpected_but_missing(annotation: Annotation) -> Finding:
     )
 
 
-def _missing_but_present(annotation: Annotation, output: Output) -> Finding:
+def _missing_but_present(
+    annotation: Annotation, output: Output, passes: _Passes, expected_beside: bool
+) -> Finding:
     output_id = _id_of(annotation)
+    expected = Kind.EXPECTED_FILE if annotation.kind is Kind.MISSING_FILE else Kind.EXPECTED
+    if expected_beside:
+        fix = (
+            f"remove the annotation: the {expected.value}({output_id}) beside it accepts the output"
+        )
+    else:
+        fix = f"replace the annotation with `{expected.value}({output_id})`"
     return Finding(
         FindingKind.MISSING_BUT_PRESENT,
         output.file,
         output.line,
         output.id,
         f"{annotation.kind.value}({output_id}, {annotation.issue}) records a known bug hiding "
-        f"[{output_id}] {_where(annotation)}, but output [{output.id}] occurred: the bug looks "
-        "fixed, so remove the annotation",
+        f"[{output_id}] {_where(annotation)}, but output [{output.id}] occurred"
+        f"{passes.where(output)}: the bug looks fixed, so {fix}",
         annotation=annotation,
         output=output,
     )

@@ -33,7 +33,11 @@ class FindingKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One reason a test failed, located at `file:line` (line None: no line)."""
+    """One reason a test failed, located at `file:line` (line None: no line).
+
+    `passes` is set on an expected-but-missing finding whose line ran more than once: the
+    0-based passes that gave no output (each pass of its line must give one).
+    """
 
     kind: FindingKind
     file: str
@@ -43,6 +47,7 @@ class Finding:
     annotation: Annotation | None = None
     output: Output | None = None
     diagnostic: Diagnostic | None = None
+    passes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,30 @@ def test_match_gives_missing_output_precedence_as_missing_but_present() -> None:
     assert outcome.findings[0].output == out(4, "a")
 
 
+def test_match_tells_to_replace_a_stale_missing_output_with_an_expected_output() -> None:
+    read = read_text("//:: MissingOutput(a:b, /model/issue/4/)\nx\n")
+    outcome = match([out(2, "a:b")], read, PROJECTS)
+    assert kinds(outcome.findings) == [FindingKind.MISSING_BUT_PRESENT]
+    message = outcome.findings[0].message
+    assert message.endswith("so replace the annotation with `ExpectedOutput(a:b)`")
+    assert "remove" not in message
+
+
+def test_match_tells_to_remove_a_stale_missing_output_its_expected_output_stands_beside() -> None:
+    read = read_text("//:: ExpectedOutput(a:b)\n//:: MissingOutput(a:b, /model/issue/4/)\nx\n")
+    outcome = match([out(3, "a:b")], read, PROJECTS)
+    assert kinds(outcome.findings) == [FindingKind.MISSING_BUT_PRESENT]
+    assert outcome.findings[0].message.endswith(
+        "so remove the annotation: the ExpectedOutput(a:b) beside it accepts the output"
+    )
+
+
+def test_match_tells_to_replace_a_stale_missing_file_output_with_its_expected_form() -> None:
+    read = read_text("//:: MissingFileOutput(a, /model/issue/4/)\nx\n")
+    outcome = match([out(None, "a")], read, PROJECTS)
+    assert outcome.findings[0].message.endswith("with `ExpectedFileOutput(a)`")
+
+
 def test_match_lets_missing_output_excuse_the_expected_output_on_its_target() -> None:
     read = read_text("//:: ExpectedOutput(a:b)\n//:: MissingOutput(a:b, /model/issue/4/)\nx\n")
     outcome = match([], read, PROJECTS)

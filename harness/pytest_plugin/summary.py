@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-from harness.items import SCENARIO_MARKER
-from harness.junit import ISSUE
+from harness.pytest_plugin.items import SCENARIO_MARKER
+from harness.pytest_plugin.junit import ISSUE
 
 
 class Status(enum.Enum):

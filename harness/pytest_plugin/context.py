@@ -1,7 +1,7 @@
 """Per-run state of the pytest plugin: effective options, projects in force, scenario roots.
 
-Kept free of pytest so that it can be built and tested on its own; `harness.plugin` builds one
-per session and keeps it in the config's stash.
+Kept free of pytest so that it can be built and tested on its own; the plugin builds one per
+session and keeps it in the config's stash.
 """
 
 from __future__ import annotations

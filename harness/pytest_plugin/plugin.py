@@ -13,7 +13,7 @@
   reported as deselected (unless `--keep-duplicates`).
   Collection reads no file and never parses the scenario language: an item reads its files
   (issue links for `-k issue-12` and the markers) the first time its keywords or markers are
-  asked for, and again as its run begins, for the run (`harness.items`).
+  asked for, and again as its run begins, for the run (`harness.pytest_plugin.items`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.context import RunContext
 from harness.discovery import SUFFIX
-from harness.items import CONTEXT, ScenarioFile, ScenarioItem
 from harness.options import OptionError, RunOptions, parse_defines
-from harness.summary import ScenarioSummary
+from harness.pytest_plugin.context import RunContext
+from harness.pytest_plugin.items import CONTEXT, ScenarioFile, ScenarioItem
+from harness.pytest_plugin.summary import ScenarioSummary
 from harness.tags import SUITE_PROJECT
 
 MODEL = "model"  # the core model's backend spec, and its project name (scenario-language.md)

@@ -9,8 +9,8 @@ without `-k`/`-m` never read a file during collection. When the item's run begin
 its markers if nothing has asked yet and for the run, so that a plain run reads each file once
 and a run never uses text read earlier. An unreadable file still becomes an
 item, which fails with the runner's message when it runs. Running is the runner's job; the
-item records junit properties and hands the result to `harness.outcomes`, which turns it into
-pass, fail, xfail or skip.
+item records junit properties and hands the result to `outcomes`, which turns it into pass,
+fail, xfail or skip.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from harness import junit, outcomes
-from harness.context import RunContext
 from harness.discovery import Scenario
+from harness.pytest_plugin import junit, outcomes
+from harness.pytest_plugin.context import RunContext
 from harness.sources import Sources, read_sources
 from harness.tags import Tags
 
