@@ -1,4 +1,4 @@
-"""The command line: `python -m harness run PATH...` and `python -m harness ids`.
+"""The command line: `python -m harness run PATH...`, `ids` and `diff --against SPEC`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
 (`harness.discovery.group`), runs each with the runner, and prints one line per scenario and a
@@ -6,6 +6,7 @@ code frame for each failure. Exit status: 0 when nothing failed (known bugs and 
 scenarios are not failures), 1 when a scenario failed, 2 for a usage error (a bad path, option
 or backend). `ids` prints the error catalog, one id per line with its description. Output is
 plain text when stdout is not a terminal or `NO_COLOR` is set (rich's Console decides).
+`diff` compares a backend with the model on generated scenarios (`harness.diff.command`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,50 @@ def _parser() -> argparse.ArgumentParser:
         help="a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)",
     )
     commands.add_parser("ids", help="print the error catalog")
+    _diff_arguments(commands.add_parser("diff", help="compare a backend with the model"))
     return parser
+
+
+def _diff_arguments(diff: argparse.ArgumentParser) -> None:
+    """`diff`: generated programs on two backends, one regression file per divergence."""
+    diff.description = (
+        "Generate scenarios, run each on the reference and the target, and write one"
+        " annotated .vfio file per class of divergence (exit 1 when any was found)."
+    )
+    diff.add_argument(
+        "--against", required=True, metavar="SPEC", help="the target backend: any backend spec"
+    )
+    diff.add_argument(
+        "--reference", default="model", metavar="SPEC", help="the reference (default: model)"
+    )
+    limit = diff.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--budget", type=int, metavar="N", help="programs to generate (default 1000)"
+    )
+    limit.add_argument("--time", type=float, metavar="SECONDS", help="search this long instead")
+    diff.add_argument("--seed", type=int, metavar="S", help="the seed (default: a random one)")
+    diff.add_argument(
+        "--areas", default="dma,config,msix", metavar="LIST", help="default dma,config,msix"
+    )
+    diff.add_argument(
+        "--out",
+        type=Path,
+        default=Path("scenarios") / "regressions",
+        metavar="DIR",
+        help="where the files go (default scenarios/regressions)",
+    )
+    diff.add_argument("--overwrite", action="store_true", help="replace a file of the same class")
+    diff.add_argument(
+        "--max-ops", type=int, default=24, metavar="N", help="operations per program (24)"
+    )
+    diff.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run option for both backends, as for run (e.g. vfio:pgsize=64K)",
+    )
 
 
 def collect(paths: Sequence[Path], options: RunOptions) -> list[Scenario]:
@@ -123,6 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ids":
             return ids_command(out)
+        if args.command == "diff":
+            # Imported here: the search needs Hypothesis, which `run` and `ids` never load.
+            from harness.diff.command import diff_command
+
+            return diff_command(args, out)
         return run_command(args, out)
     except UsageError as error:
         # Plain lines on stderr, like argparse's own usage errors; the one Console is stdout's.

@@ -73,8 +73,11 @@ def _int(draw: st.DrawFn, low: int, high: int) -> int:
     return draw(_integers(low, high))
 
 
+_BOOLEANS = st.booleans()  # apart from `_sampled`: (False, True) == (0, 1) as a cache key
+
+
 def _bool(draw: st.DrawFn) -> bool:
-    return _pick(draw, (False, True))
+    return draw(_BOOLEANS)
 
 
 def _element(draw: st.DrawFn, items: Sequence[T]) -> T:
@@ -306,9 +309,7 @@ def _config_op(draw: st.DrawFn, device: p.Device, kinds: list[str]) -> p.Stateme
 
 
 @st.composite
-def config_programs(
-    draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS
-) -> p.Program:
+def config_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS) -> p.Program:
     """A device with random BARs, sizing and address writes, reads, alloc; then its BARs."""
     rom = _pick(draw, _ROMS) if "device_rom" in methods else None
     bars = _bars(draw) if "device_bar" in methods else ()

@@ -54,7 +54,9 @@ class Line:
 
 
 def size_text(value: int) -> str:
-    """A size as a person writes it: `4K`, `2M`, `1G` when exact, else hex."""
+    """A size as a person writes it: `4K`, `2M`, `1G` when exact, decimal below 1K, else hex."""
+    if value < 1024:
+        return str(value)
     for suffix, unit in sorted(SUFFIXES.items(), key=lambda item: -item[1]):
         if value and value % unit == 0 and value // unit < 1024 * 1024:
             return f"{value // unit}{suffix}"
@@ -274,9 +276,7 @@ class CfgWrite:
 
     def lines(self) -> tuple[Line, ...]:
         """One line, one `cfg_write` call."""
-        text = (
-            f"cfg write {self.device} {self.offset:#x} {self.value:#x}{_size_option(self.size)}"
-        )
+        text = f"cfg write {self.device} {self.offset:#x} {self.value:#x}{_size_option(self.size)}"
         call = Call("cfg_write", (self.device, self.offset, self.value, self.size))
         return (Line(text, call),)
 

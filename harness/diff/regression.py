@@ -240,4 +240,3 @@ def write(path: Path, text: str, *, overwrite: bool = False) -> Written:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-

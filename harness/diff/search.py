@@ -72,6 +72,14 @@ class Limits:
     seconds: float | None = None
 
 
+class _LimitReached(BaseException):
+    """Raised from the predicate to end a round: the budget or the time is used up.
+
+    A BaseException, like KeyboardInterrupt: Hypothesis lets it through at once instead of
+    taking it for a failure to shrink.
+    """
+
+
 class _Round:
     """The state of one `find` round: hunting for a new class, then shrinking it."""
 
@@ -81,25 +89,28 @@ class _Round:
         self.shape: Shape | None = None
         self.sequence = 0
         self.first_size = 0
-        self.runs = 0
+        self.shrinks = 0
+        # Programs run since the class was found (and the one that found it): Hypothesis
+        # replays some, and replays must not run again (nor answer differently).
         self.memo: dict[Program, Comparison] = {}
         self.broke: ReferenceBroke | None = None
 
     def condition(self, program: Program) -> bool:
         """Hypothesis's predicate: a new class while generating, then that class."""
-        if self.broke is not None:
-            return False
         comparison = self.memo.get(program)
         if comparison is None:
-            if not self.search.may_run(shrinking=self.shape is not None, runs=self.runs):
-                return False
+            if self.shape is None and self.search.exhausted():
+                raise _LimitReached
+            if self.shape is not None and self.shrinks >= MAX_SHRINK_RUNS:
+                return False  # keep the smallest program so far
             try:
                 comparison = self.search.run(program, shrinking=self.shape is not None)
             except ReferenceBroke as error:
                 self.broke = error
-                return False
-            self.runs += 1
-            self.memo[program] = comparison
+                raise _LimitReached from None
+            if self.shape is not None:
+                self.shrinks += 1
+                self.memo[program] = comparison
         shape = comparison.divergence
         if self.shape is not None:
             return shape == self.shape
@@ -108,6 +119,7 @@ class _Round:
         self.shape = shape
         self.sequence = self.search.stats.sequences
         self.first_size = len(program)
+        self.memo[program] = comparison
         return True
 
 
@@ -134,17 +146,9 @@ class Search:
         self.stats = Stats()
         self.found: dict[Shape, Found] = {}
         self._on_progress = on_progress
-        self._deadline = (
-            None if limits.seconds is None else self.stats.started + limits.seconds
-        )
+        self._deadline = None if limits.seconds is None else self.stats.started + limits.seconds
 
     # ---- what the rounds call
-    def may_run(self, *, shrinking: bool, runs: int) -> bool:
-        """Whether one more program may run (budget, time; shrinking has its own cap)."""
-        if shrinking:
-            return runs < MAX_SHRINK_RUNS
-        return not self.exhausted()
-
     def exhausted(self) -> bool:
         """Whether the budget or the time is used up."""
         budget = self.limits.budget
@@ -192,7 +196,10 @@ class Search:
         state = _Round(self, set(self.found))
         budget = self.limits.budget
         remaining = _UNLIMITED if budget is None else max(budget - self.stats.sequences, 1)
+        # From Hypothesis's own defaults, not the profile loaded in this process (a test
+        # suite's), so that a seed means the same search everywhere.
         config = settings(
+            settings.get_profile("default"),
             max_examples=remaining,
             database=None,
             deadline=None,
@@ -202,7 +209,7 @@ class Search:
         )
         try:
             program = find(self.strategy, state.condition, settings=config, random=rng)
-        except NoSuchExample:
+        except (NoSuchExample, _LimitReached):
             program = None
         if state.broke is not None:
             raise state.broke

@@ -1,0 +1,150 @@
+"""The search finds planted bugs, shrinks them small, stays quiet on a correct backend, and is
+reproducible from its seed and budget."""
+
+from __future__ import annotations
+
+import pytest
+from diff_planted import OverlapByOnePage, V1MiscountsBytes
+
+from harness.backend import CoreDefaults
+from harness.diff import program as p
+from harness.diff.compare import ReferenceBroke, Shape
+from harness.diff.search import Limits, Search, Stats
+from harness.diff.sessions import ClassSession
+from harness.model import ModelBackend
+
+PLANTED = {
+    "overlap": ("diff_planted:OverlapByOnePage", Shape("map", "dma.map.failed:overlap", "ok")),
+    "v1count": ("diff_planted:V1MiscountsBytes", Shape("unmap", "ok", "other-value")),
+}
+
+
+def session(spec: str) -> ClassSession:
+    return ClassSession(spec, CoreDefaults())
+
+
+def search(target: str, *, budget: int = 300, seed: int = 1, **kwargs: object) -> Search:
+    found = Search(
+        session("model"),
+        session(target),
+        areas=("dma",),
+        seed=seed,
+        limits=Limits(budget=budget),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    found.run_all()
+    return found
+
+
+@pytest.fixture(scope="module")
+def searched() -> dict[str, Search]:
+    """One search per planted bug, shared by the tests that only read its results."""
+    return {bug: search(spec) for bug, (spec, _) in PLANTED.items()}
+
+
+@pytest.mark.parametrize("bug", sorted(PLANTED))
+def test_a_planted_bug_is_found_and_shrunk_to_at_most_five_statements(
+    bug: str, searched: dict[str, Search]
+) -> None:
+    shape = PLANTED[bug][1]
+    result = searched[bug]
+    assert shape in result.found
+    found = result.found[shape]
+    assert len(found.comparison.program) <= 5
+    assert found.comparison.divergence == shape
+    assert found.comparison.statement == len(found.comparison.program) - 1
+    assert found.first_size >= len(found.comparison.program)
+
+
+def test_the_shrunk_overlap_is_the_smallest_program_showing_it(
+    searched: dict[str, Search],
+) -> None:
+    found = searched["overlap"].found[PLANTED["overlap"][1]]
+    statements = found.comparison.program.statements
+    assert isinstance(statements[0], p.Container)
+    assert [type(s) for s in statements] == [p.Container, p.Map, p.Map]
+
+
+def test_a_correct_backend_yields_no_divergence_within_the_budget() -> None:
+    result = Search(session("model"), session("model"), seed=5, limits=Limits(budget=200))
+    assert result.run_all() == {}
+    assert result.stats.sequences == 200
+    assert result.stats.divergent == 0
+    assert result.stats.ops > 200
+
+
+def test_the_same_seed_and_budget_find_the_same_shrunk_programs(
+    searched: dict[str, Search],
+) -> None:
+    first = searched["v1count"]
+    second = search(PLANTED["v1count"][0])
+    assert list(first.found) == list(second.found)
+    assert [f.comparison.program for f in first.found.values()] == [
+        f.comparison.program for f in second.found.values()
+    ]
+    assert first.stats.sequences == second.stats.sequences == 300
+
+
+def test_the_budget_counts_generated_programs_not_shrinking_runs(
+    searched: dict[str, Search],
+) -> None:
+    result = searched["v1count"]
+    assert result.stats.sequences == 300
+    assert result.stats.shrink_runs > 0
+
+
+def test_a_time_limit_stops_generation() -> None:
+    result = Search(session("model"), session("model"), seed=1, limits=Limits(seconds=0.5))
+    result.run_all()
+    assert result.stats.sequences > 0
+    assert result.stats.elapsed < 5
+
+
+def test_progress_is_reported_for_each_class_and_at_the_end() -> None:
+    seen: list[tuple[int, object]] = []
+
+    def progress(stats: Stats, found: object) -> None:
+        seen.append((stats.classes, found))
+
+    search(PLANTED["v1count"][0], on_progress=progress)
+    assert any(found is not None for _, found in seen)
+    assert seen[-1][1] is None
+
+
+def test_the_search_uses_only_the_methods_both_backends_implement() -> None:
+    target = session(PLANTED["overlap"][0])
+    target.methods = frozenset({"container", "map", "mapped"})
+    result = Search(session("model"), target, areas=("dma",), limits=Limits(budget=30))
+    assert result.methods == {"container", "map", "mapped"}
+    found = result.run_all()
+    assert result.stats.sequences == 30
+    for each in found.values():
+        assert {c.method for _, c in each.comparison.program.calls()} <= result.methods
+
+
+class CrashingReference(ModelBackend):
+    name = "crashing"
+
+    def unmap(self, container: str, iova: int, size: int) -> int:
+        raise RuntimeError("reference bug")
+
+
+def test_a_reference_that_crashes_stops_the_search_with_its_program() -> None:
+    result = Search(
+        session("test_diff_search:CrashingReference"),
+        session("model"),
+        areas=("dma",),
+        limits=Limits(budget=100),
+    )
+    with pytest.raises(ReferenceBroke) as caught:
+        result.run_all()
+    assert caught.value.call.method == "unmap"
+    assert any(isinstance(s, p.Unmap) for s in caught.value.program.statements)
+
+
+def test_planted_backends_differ_from_the_model_only_where_planted() -> None:
+    # the plants themselves: outside their bug they are the model
+    for planted in (OverlapByOnePage(), V1MiscountsBytes()):
+        planted.container("c0")
+        planted.map("c0", 0x100000, 0x7F0000100000, 8192)
+        assert planted.unmap("c0", 0x100000, 8192) == 8192
