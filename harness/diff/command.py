@@ -152,7 +152,7 @@ def _diff(
         _write(found, provenance, Path(args.out), args.overwrite, reference, target)
         for found in search.found.values()
     ]
-    out.print(view.table(rows, search.stats, reference.name, target.name))
+    view.report(out, rows, search.stats, reference.name, target.name)
     if status == EXIT_OK and rows:
         status = EXIT_FAILED
     return status

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -97,8 +97,8 @@ class Row:
     on_target: str  # how it ran on the target: `fails at line N`
 
 
-def table(rows: Sequence[Row], stats: Stats, reference: str, target: str) -> Group:
-    """The final table (one row per class), the files written, and the counts."""
+def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, target: str) -> None:
+    """Print the final table (one row per class), the files written, and the counts."""
     plural = "class" if len(rows) == 1 else "classes"
     result = Table(
         title=f"{len(rows)} {plural} of divergence: {target} against {reference}",
@@ -119,5 +119,8 @@ def table(rows: Sequence[Row], stats: Stats, reference: str, target: str) -> Gro
             row.on_reference,
             row.on_target,
         )
-    files = [Text(f"{row.path} ({row.written})") for row in rows]
-    return Group(result, *files, Text(counts(stats)))
+    out.print(result)
+    # Paths and counts are printed whole (soft wrap): a path cut at the width is useless.
+    for row in rows:
+        out.print(Text(f"{row.path} ({row.written})"), soft_wrap=True)
+    out.print(Text(counts(stats)), soft_wrap=True)
