@@ -35,7 +35,7 @@ from harness.model import ModelBackend  # noqa: E402
 from harness.runner import PROJECT, run_programs  # noqa: E402
 from harness.scenario import Checker, Program, parse, run  # noqa: E402
 from harness.scenario.check import Step  # noqa: E402
-from harness.scenario.parse import GRAMMAR  # noqa: E402
+from harness.scenario.syntax import GRAMMAR  # noqa: E402
 from harness.vfio.catalog import catalog  # noqa: E402
 
 HEADER = """container c0

@@ -23,6 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from harness.vfio.bars import DEFAULT_WINDOWS, WindowKind
+from harness.vfio.dma import DEFAULT_AW, DEFAULT_LIMIT, DEFAULT_PGSIZE
+
 UnmapModeName = Literal["v1", "v2"]
 ReservedName = Literal["x86", "none"]
 BarKindName = Literal["mem32", "mem64", "io"]
@@ -38,22 +41,49 @@ class Unsupported(Exception):
     256M BAR 0").
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.missing = missing  # the backend lacks the method itself (not just these arguments)
+
+    def at(self, backend: str, method: str, where: str) -> str:
+        """The report's sentence for the call of `method` at `where` (`FILE:LINE`)."""
+        if self.missing:
+            return f"backend {backend} does not implement {method} ({where})"
+        return f"backend {backend} cannot run {method} at {where}: {self.reason}"
 
 
 class BackendFault(Exception):
     """The backend broke down (a child exited, hung or broke the protocol): never an output.
 
-    The scenario stops there and fails with `message`; `detail` is shown below it (for a
-    process backend, the tail of the child's standard error).
+    The scenario stops there and fails with `at(FILE:LINE)` (or `message` when the fault came
+    before any statement, from `BackendSession.fresh()`); `detail` is shown below it (for a
+    process backend, the tail of the child's standard error). `located` is the message split
+    where the call's `FILE:LINE` goes ("backend myvmm did not answer map at ", " within 30 s").
+    `fatal`: the session will not run any further scenario (a child failed `initialize` three
+    times in a row): the run should stop instead of failing every scenario with this message.
     """
 
-    def __init__(self, message: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        detail: str = "",
+        *,
+        located: tuple[str, str] | None = None,
+        fatal: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.located = located
+        self.fatal = fatal
+
+    def at(self, where: str) -> str:
+        """The message for a fault during the call at `where` (`FILE:LINE`)."""
+        if self.located is None:
+            return f"{self.message} ({where})"
+        before, after = self.located
+        return f"{before}{where}{after}"
 
 
 class AbortKind(enum.Enum):
@@ -88,18 +118,29 @@ class WindowSpec:
     size: int
 
 
+def _default_window(kind: WindowKind) -> WindowSpec:
+    window = DEFAULT_WINDOWS[kind]
+    return WindowSpec(window.base, window.size)
+
+
+# The core's default windows as plain values (WindowSpec is frozen, so sharing them is safe).
+_MMIO32 = _default_window(WindowKind.MMIO32)
+_MMIO64 = _default_window(WindowKind.MMIO64)
+_IO = _default_window(WindowKind.IO)
+
+
 @dataclass(frozen=True, slots=True)
 class CoreDefaults:
-    """Defaults a run starts from; `-D vfio:<option>=<value>` overrides them."""
+    """Defaults a run starts from (the core's); `-D vfio:<option>=<value>` overrides them."""
 
-    pgsize: int = 4096
-    limit: int = 65535
+    pgsize: int = DEFAULT_PGSIZE
+    limit: int = DEFAULT_LIMIT
     mode: UnmapModeName = "v2"
     reserved: ReservedName = "x86"
-    aw: int = 64  # IOMMU address width: IOVAs lie below 2^aw (scenario-language v2)
-    mmio32: WindowSpec = WindowSpec(0xC000_0000, 640 << 20)
-    mmio64: WindowSpec = WindowSpec(0x100_0000_0000, 1 << 40)
-    io: WindowSpec = WindowSpec(0x1000, 60 << 10)
+    aw: int = DEFAULT_AW  # IOMMU address width: IOVAs lie below 2^aw
+    mmio32: WindowSpec = _MMIO32
+    mmio64: WindowSpec = _MMIO64
+    io: WindowSpec = _IO
 
 
 @runtime_checkable
@@ -316,7 +357,12 @@ class BackendSession(Protocol):
     methods: frozenset[str]  # the Backend methods it implements (a process child's `methods`)
 
     def fresh(self) -> Backend:
-        """A backend in its initial state, for the next scenario."""
+        """A backend in its initial state, for the next scenario.
+
+        A process backend raises `BackendFault` when no child could be started, initialized or
+        reset for it: the scenario fails with the fault's `message` (and stops the run when the
+        fault is `fatal`).
+        """
         ...
 
     def close(self) -> None:

@@ -1,39 +1,58 @@
-"""The command line: `python -m harness run PATH...`, `ids` and `diff --against SPEC`.
+"""The command line: `python -m harness run PATH...`, `ids`, `serve` and `diff`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
-(`harness.discovery.group`), runs each with the runner, and prints one line per scenario and a
-code frame for each failure. Exit status: 0 when nothing failed (known bugs and ignored
-scenarios are not failures), 1 when a scenario failed, 2 for a usage error (a bad path, option
-or backend). `ids` prints the error catalog, one id per line with its description. Output is
-plain text when stdout is not a terminal or `NO_COLOR` is set (rich's Console decides).
-`diff` compares a backend with the model on generated scenarios (`harness.diff.command`).
+(`harness.discovery.group`), opens the backend once (`harness.sessions.open_backend`), runs each
+scenario and prints its line as soon as it has run, then a code frame for each failure and a
+summary. `-x`/`--exitfirst` stops after the first failed scenario; Ctrl-C stops the run, still
+printing what ran. The backend is closed on every exit path. Exit status: 0 when nothing failed
+(known bugs, ignored and skipped scenarios are not failures), 1 when a scenario failed, 2 for a
+usage error (a bad path, option or backend), 130 when interrupted. `ids` prints the error
+catalog, one id per line with its description. `serve` serves the core model over the
+`vfio-harness/1` protocol on stdin and stdout. Output is plain text when stdout is not a
+terminal or `NO_COLOR` is set (rich's Console decides), and ASCII when stdout cannot encode more.
+The usage line names the program as it was started: `vfio-harness` or `python -m harness`.
+`diff --against SPEC` compares a backend with the model on generated scenarios and writes one
+regression file per class of divergence (`harness.diff.command`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness import render
+from harness.backend import BackendSession
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.errors import HintedError
 from harness.options import OptionError, RunOptions, parse_defines
-from harness.runner import BackendError, RunResult, load_backend, run_scenario
+from harness.runner import RunResult, Status, run_scenario
+from harness.sessions import BackendError, open_backend
 from harness.vfio.catalog import catalog
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DISTRIBUTION = "vfio-harness"
 
 
 class UsageError(HintedError):
     """A bad path, option or backend: a message (and a hint) and exit status 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _parser(prog: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness", description="Run VFIO scenarios and check their annotations."
+        prog=prog, description="Run VFIO scenarios and check their annotations."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run scenarios (files or folders)")
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -46,7 +65,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)",
     )
+    run.add_argument(
+        "-x", "--exitfirst", action="store_true", help="stop after the first failed scenario"
+    )
     commands.add_parser("ids", help="print the error catalog")
+    commands.add_parser(
+        "serve",
+        help="serve the core model over the vfio-harness/1 protocol on stdin and stdout",
+    )
     _diff_arguments(commands.add_parser("diff", help="compare a backend with the model"))
     return parser
 
@@ -137,20 +163,54 @@ def run_command(args: argparse.Namespace, out: render.Out) -> int:
         options = parse_defines(args.defines)
     except OptionError as error:
         raise UsageError(str(error)) from None
-    backend = args.backend or options.backend
-    try:
-        load_backend(backend, options.defaults)  # fail early, once, with the spec's message
-    except BackendError as error:
-        raise UsageError(f"backend {backend!r}: {error.message}", error.hint) from None
     scenarios = _complete_groups(collect(args.paths, options))
     if not scenarios:
         raise UsageError("no scenarios found", f"scenario files end in {SUFFIX}")
-    results: list[RunResult] = [
-        run_scenario(s, backend=backend, defaults=options.defaults, strict=options.strict)
-        for s in scenarios
-    ]
-    out.print(render.run_report(results, options.issue_url), crop=False)
-    return EXIT_FAILED if any(r.outcome.failed for r in results) else EXIT_OK
+    spec = args.backend or options.backend
+    try:
+        session = open_backend(spec, options.defaults, options)
+    except BackendError as error:
+        raise UsageError(f"backend {spec!r}: {error.message}", error.hint) from None
+    try:
+        return run_all(scenarios, session, options, out, exitfirst=args.exitfirst)
+    finally:
+        session.close()
+
+
+def run_all(
+    scenarios: Sequence[Scenario],
+    session: BackendSession,
+    options: RunOptions,
+    out: render.Out,
+    *,
+    exitfirst: bool = False,
+) -> int:
+    """Run the scenarios in order, a line each as it ends; then the failures and a summary."""
+    statuses: list[Status] = []
+    failed: list[RunResult] = []
+    stopped = None
+    try:
+        for scenario in scenarios:
+            result = run_scenario(scenario, session=session, strict=options.strict)
+            status = result.status()
+            statuses.append(status)
+            out.print(render.ScenarioLine(result, status, options.issue_url), crop=False)
+            if status is Status.FAILED:
+                failed.append(result)
+                if result.fatal:  # the backend can run no further scenario
+                    stopped = "stopped: the backend can run no further scenario"
+                    break
+                if exitfirst:
+                    stopped = "stopped at the first failure: -x"
+                    break
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    out.print(render.failure_details(failed, options.issue_url), crop=False)
+    out.print()
+    out.print(render.Summary(tuple(statuses), stopped), crop=False)
+    if stopped == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def ids_command(out: render.Out) -> int:
@@ -160,18 +220,33 @@ def ids_command(out: render.Out) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m harness` and `vfio-harness`; returns the exit status."""
-    args = _parser().parse_args(argv)
+def _diff(args: argparse.Namespace, out: render.Out) -> int:
+    """`diff`, imported here: the search needs Hypothesis, an extra `run` and `ids` never load."""
+    try:
+        from harness.diff.command import diff_command
+    except ModuleNotFoundError as error:
+        if error.name != "hypothesis":
+            raise
+        raise UsageError(
+            "diff needs Hypothesis, which is not installed",
+            "install the extra: pip install 'vfio-harness[diff]'",
+        ) from None
+    return diff_command(args, out)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Entry point of `vfio-harness` and `python -m harness` (which passes its `prog`)."""
+    args = _parser(prog).parse_args(argv)
     out = render.console()
     try:
         if args.command == "ids":
             return ids_command(out)
         if args.command == "diff":
-            # Imported here: the search needs Hypothesis, which `run` and `ids` never load.
-            from harness.diff.command import diff_command
+            return _diff(args, out)
+        if args.command == "serve":
+            from harness.protocol.model_server import main as serve_model
 
-            return diff_command(args, out)
+            return serve_model()
         return run_command(args, out)
     except UsageError as error:
         # Plain lines on stderr, like argparse's own usage errors; the one Console is stdout's.
@@ -179,3 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error.hint:
             print(f"hint: {error.hint}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as the Python docs advise.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED

@@ -1,9 +1,11 @@
 """The core model as a backend: `harness.backend.Backend` over `harness.vfio`.
 
 This is the one place that turns the interpreter's plain values (names, ints, option strings)
-into the core's types (`Iova`, `Hva`, `BarSpec`, enums) and back. Value errors the core raises
-for options it cannot accept (a page size that is not a power of two, a window that wraps)
-become `scenario.error:bad.option`, so every failure a scenario sees is a catalog id.
+into the core's types (`Iova`, `Hva`, `BarSpec`, enums) and back. The core checks the values
+a container or window may take itself (`dma.page_size_error`, `bars.window_error`, ...) and
+raises their `scenario.error:*` ids; a value too wide for its field (a config or MMIO write
+value wider than its size, MSI-X data above 32 bits) becomes `scenario.error:value.range`
+here, so every failure a scenario sees is a catalog id.
 """
 
 from __future__ import annotations
@@ -18,26 +20,19 @@ from harness.backend import (
     ReservedName,
     UnmapModeName,
     WindowKindName,
+    WindowSpec,
 )
 from harness.vfio import bars, dma
 from harness.vfio.address import Hva, Iova, Range
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.device import Device
-from harness.vfio.msix import Msix
+from harness.vfio.msix import Message, Msix
 from harness.vfio.pci import Bdf
 from harness.vfio.vmm import Vmm
 
 T = TypeVar("T")
 
 _RESERVED: dict[str, tuple[Range, ...]] = {"x86": dma.X86_MSI_RESERVED, "none": ()}
-
-
-def _bad_option(call: Callable[[], T]) -> T:
-    """Run a core constructor, reporting a rejected value as `scenario.error:bad.option`."""
-    try:
-        return call()
-    except (ValueError, KeyError) as error:
-        raise VfioError(ErrorId.SCENARIO_BAD_OPTION, str(error)) from None
 
 
 def _value_range(call: Callable[[], T]) -> T:
@@ -48,6 +43,14 @@ def _value_range(call: Callable[[], T]) -> T:
         raise VfioError(ErrorId.SCENARIO_VALUE_RANGE, str(error)) from None
 
 
+def _window(kind: bars.WindowKind, base: int, size: int) -> bars.Window:
+    """The core's window, or the scenario error `bars.window_error` gives."""
+    error = bars.window_error(kind, base, size)
+    if error is not None:
+        raise error
+    return bars.Window(base, size)
+
+
 class ModelBackend:
     """The reference backend: the Python core model (`harness.vfio`)."""
 
@@ -55,15 +58,12 @@ class ModelBackend:
 
     def __init__(self, defaults: CoreDefaults = CoreDefaults()) -> None:  # noqa: B008
         self.defaults = defaults
-        self.vmm = _bad_option(
-            lambda: Vmm(
-                {
-                    bars.WindowKind.MMIO32: bars.Window(defaults.mmio32.base, defaults.mmio32.size),
-                    bars.WindowKind.MMIO64: bars.Window(defaults.mmio64.base, defaults.mmio64.size),
-                    bars.WindowKind.IO: bars.Window(defaults.io.base, defaults.io.size),
-                }
-            )
-        )
+        given: dict[bars.WindowKind, WindowSpec] = {
+            bars.WindowKind.MMIO32: defaults.mmio32,
+            bars.WindowKind.MMIO64: defaults.mmio64,
+            bars.WindowKind.IO: defaults.io,
+        }
+        self.vmm = Vmm({kind: _window(kind, w.base, w.size) for kind, w in given.items()})
         self.containers: dict[str, dma.Container] = {}
         self.devices: dict[str, Device] = {}
 
@@ -81,27 +81,35 @@ class ModelBackend:
     ) -> None:
         """Create a container; None means the run's default."""
         d = self.defaults
-        self.containers[name] = _bad_option(
-            lambda: dma.Container(
-                pgsize=d.pgsize if pgsize is None else pgsize,
-                limit=d.limit if limit is None else limit,
-                mode=dma.UnmapMode(d.mode if mode is None else mode),
-                reserved=_RESERVED[d.reserved if reserved is None else reserved],
+        mode_name = d.mode if mode is None else mode
+        reserved_name = d.reserved if reserved is None else reserved
+        if mode_name not in ("v1", "v2") or reserved_name not in _RESERVED:
+            raise VfioError(
+                ErrorId.SCENARIO_BAD_OPTION,
+                f"container {name}: mode is v1 or v2 and reserved is x86 or none, not"
+                f" {mode_name!r} and {reserved_name!r}",
             )
+        self.containers[name] = dma.Container(
+            pgsize=d.pgsize if pgsize is None else pgsize,
+            limit=d.limit if limit is None else limit,
+            mode=dma.UnmapMode(mode_name),
+            reserved=_RESERVED[reserved_name],
+            aw=d.aw if aw is None else aw,
         )
 
     def window(self, kind: WindowKindName, base: int, size: int) -> None:
         """Replace the guest allocation window of that kind."""
-        _bad_option(lambda: self.vmm.set_window(bars.WindowKind(kind), bars.Window(base, size)))
+        window_kind = bars.WindowKind(kind)
+        self.vmm.set_window(window_kind, _window(window_kind, base, size))
 
     def device(self, name: str, bdf: str) -> None:
         """Declare a device; a bad BDF raises `device.invalid:bdf` after declaring it."""
         try:
             parsed: Bdf | None = Bdf.parse(bdf)
         except VfioError:
-            self.devices[name] = Device(None)
+            self.devices[name] = self.vmm.new_device(None)
             raise
-        self.devices[name] = Device(parsed)
+        self.devices[name] = self.vmm.new_device(parsed)
 
     def device_bar(
         self, device: str, index: int, kind: BarKindName, size: int, *, prefetch: bool = False
@@ -141,11 +149,9 @@ class ModelBackend:
         """VFIO_IOMMU_UNMAP_DMA of a range; returns the bytes unmapped."""
         return self.containers[container].unmap(Iova(iova), size)
 
-    def unmap_all(
-        self, container: str, *, iova: int | None = None, size: int | None = None
-    ) -> int:
+    def unmap_all(self, container: str, *, iova: int | None = None, size: int | None = None) -> int:
         """VFIO_IOMMU_UNMAP_DMA with the ALL flag; returns the bytes unmapped."""
-        return self.containers[container].unmap_all()
+        return self.containers[container].unmap_all(iova or 0, size or 0)
 
     def alloc(self, device: str) -> None:
         """Place every BAR (and the ROM) of the device in the guest windows."""
@@ -212,7 +218,6 @@ class ModelBackend:
             raise VfioError(
                 ErrorId.SCENARIO_EVAL,
                 f"translate({iova:#x}): no mapping of {container} holds that iova",
-                iova=iova,
             )
         return vaddr.value
 
@@ -269,28 +274,37 @@ class ModelBackend:
         msix = self.devices[device].msix
         return 0 if msix is None else msix.configured
 
-    # -- version 2 (scenario-language-v2.md); being implemented ----------------------------
-
-    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
-        """Guest MMIO read."""
-        raise NotImplementedError("mmio read: language v2, issue 13")
-
-    def mmio_write(self, device: str, bar: int, offset: int, value: int, size: int = 4) -> None:
-        """Guest MMIO write."""
-        raise NotImplementedError("mmio write: language v2, issue 13")
-
-    def device_reset(self, device: str) -> None:
-        """Function-level reset."""
-        raise NotImplementedError("reset: language v2, issue 13")
+    def _last(self, device: str, vector: int, attribute: str) -> Message:
+        message = self._msix(device).last_message(vector)
+        if message is None:
+            raise VfioError(
+                ErrorId.SCENARIO_EVAL,
+                f"msix.{attribute}({vector}): no message was delivered on vector {vector}",
+            )
+        return message
 
     def msix_last_addr(self, device: str, vector: int) -> int:
-        """Address of the last message delivered on the vector."""
-        raise NotImplementedError("msix.last_addr: language v2, issue 13")
+        """Address of the last message delivered on the vector (`eval` when none was)."""
+        return self._last(device, vector, "last_addr").addr
 
     def msix_last_data(self, device: str, vector: int) -> int:
-        """Data of the last message delivered on the vector."""
-        raise NotImplementedError("msix.last_data: language v2, issue 13")
+        """Data of the last message delivered on the vector (`eval` when none was)."""
+        return self._last(device, vector, "last_data").data
 
     def command(self, device: str) -> int:
         """The Command register as the guest reads it."""
-        raise NotImplementedError("command: language v2, issue 13")
+        return self.devices[device].command
+
+    # -- guest MMIO and reset --------------------------------------------------------------
+
+    def mmio_read(self, device: str, bar: int, offset: int, size: int = 4) -> int:
+        """Guest read of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        return self.devices[device].mmio_read(bar, offset, size)
+
+    def mmio_write(self, device: str, bar: int, offset: int, value: int, size: int = 4) -> None:
+        """Guest write of `size` bytes at `offset` into BAR `bar` (little-endian)."""
+        _value_range(lambda: self.devices[device].mmio_write(bar, offset, value, size))
+
+    def device_reset(self, device: str) -> None:
+        """Function-level reset (the scenario's `reset DEV`)."""
+        self.devices[device].reset()

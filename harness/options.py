@@ -3,12 +3,15 @@
 Keys (each `key=value`, split on the first `=`; when a key repeats, the last one wins):
 
 - `includeFiles=<regex>`: which `.vfio` files are scenarios; a full match on the path relative
-  to the scenario root, in posix form (default `.*\\.vfio`).
+  to the scenario root, in posix form (default `.*\\.vfio`). A pattern Python cannot compile
+  (too deeply nested included) or flags as ambiguous (a FutureWarning, such as `[[a]`) is
+  refused. The pattern runs without a time bound: it is as trusted as the command line.
 - `backend=model|package.module:Class`: the system under test (only the spec's shape is checked
   here; loading it is the runner's job).
 - `issueUrl=<template>`: how an issue link `/PROJECT/issue/N/` is shown, e.g.
-  `https://github.com/acme/{project}/issues/{issue}`. `{issue}` is required, `{project}` optional,
-  no other fields.
+  `https://github.com/acme/{project}/issues/{issue}`. `{issue}` is required, `{project}` optional;
+  no other field, and no format spec or conversion (`{issue:>9}`, `{issue!r}`); `{{` and `}}`
+  write braces.
 - `strict=true|false`: false turns the annotation findings that go beyond Silver into warnings.
 - `vfio:<option>=<value>`: a core default (`CoreDefaults`). Integers use the scenario syntax
   (`4096`, `0x1000`, `0b1`, `_` separators, `K M G T` suffixes on decimals). Limits:
@@ -23,6 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,6 +36,7 @@ from harness.errors import HintedError
 from harness.literals import SUFFIXES, parse_int
 
 DEFAULT_INCLUDE = r".*\.vfio"
+_URL_FIELDS = ("project", "issue")
 _BACKEND = re.compile(r"model|[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 # Where each window must end: the top of its address space, exclusive.
 _WINDOW_END = {"mmio32": 1 << 32, "mmio64": 1 << 64, "io": 1 << 16}
@@ -82,11 +87,6 @@ class RunOptions:
         ]
 
 
-def parse_integer(text: str) -> int:
-    """An unsigned integer in the scenario syntax; ValueError when malformed or above 2^64-1."""
-    return parse_int(text)
-
-
 def parse_defines(defines: Iterable[str]) -> RunOptions:
     """Run options from `key=value` entries; the last entry for a key wins."""
     entries: dict[str, str] = {}
@@ -127,12 +127,26 @@ def _suggest(key: str) -> str:
 
 
 def _include(options: RunOptions, key: str, value: str) -> RunOptions:
+    hint = r"for example .*\.vfio or dma/.*"
     try:
-        pattern = re.compile(value)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # whatever -W says: a warning is reported here
+            re.purge()  # a pattern compiled before, from re's cache, would warn no more
+            pattern = re.compile(value)
     except re.error as err:
+        raise OptionError(key, value, f"not a regular expression: {err}", hint) from None
+    except (RecursionError, OverflowError) as err:
         raise OptionError(
-            key, value, f"not a regular expression: {err}", r"for example .*\.vfio or dma/.*"
+            key, value, f"a regular expression Python cannot compile: {err}", hint
         ) from None
+    if caught:
+        warning = caught[0]
+        raise OptionError(
+            key,
+            value,
+            f"an ambiguous regular expression ({warning.category.__name__}: {warning.message})",
+            "escape a literal [ or ] as \\[ or \\], or write the set without nesting",
+        )
     return replace(options, include_files=pattern)
 
 
@@ -147,12 +161,23 @@ def _backend(options: RunOptions, key: str, value: str) -> RunOptions:
 def _issue_url(options: RunOptions, key: str, value: str) -> RunOptions:
     hint = "write e.g. issueUrl=https://github.com/acme/{project}/issues/{issue}"
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        parts = list(string.Formatter().parse(value))
     except ValueError as err:
         raise OptionError(key, value, f"malformed template: {err}", hint) from None
-    unknown = fields - {"project", "issue"}
-    if unknown:
-        raise OptionError(key, value, f"unknown placeholder {{{sorted(unknown)[0]}}}", hint)
+    fields = set()
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in _URL_FIELDS:
+            raise OptionError(key, value, f"unknown placeholder {{{name}}}", hint)
+        if spec or conversion:
+            raise OptionError(
+                key,
+                value,
+                f"placeholder {{{name}}} has a conversion or format spec, which links cannot use",
+                "write {project} and {issue} plainly",
+            )
+        fields.add(name)
     if "issue" not in fields:
         raise OptionError(key, value, "the template has no {issue} placeholder", hint)
     return replace(options, issue_url=value)
@@ -181,7 +206,7 @@ def _integer(
 ) -> _Parser:
     def parse(options: RunOptions, key: str, value: str) -> RunOptions:
         try:
-            number = parse_integer(value.strip())
+            number = parse_int(value.strip())
         except ValueError as err:
             raise OptionError(
                 key, value, str(err), "integers: 4096, 0x1000, 0b1, 64K, 2M, 1_000"

@@ -2,54 +2,65 @@
 
 Shared by the CLI (`python -m harness run`) and the pytest plugin, whose items call it:
 
-- `load_backend(spec, defaults)` builds `model` or `package.module:Class`; a bad spec raises
-  `BackendError` with a message and a hint.
-- `run_scenario(...)` never raises for a bad scenario: an unreadable file becomes a FAILED
-  outcome with an UNREADABLE finding; a syntax error (also bytes that are not UTF-8, at the
-  first bad one) is a `parser.error` output. It reads the files itself (`harness.sources`)
-  unless given the sources already read.
+- `run_scenario(scenario, session=...)` runs it on `session.fresh()` (a session per run comes
+  from `harness.sessions.open_backend`). It never raises for a bad scenario: an unreadable file
+  becomes a FAILED outcome with an UNREADABLE finding; a syntax error (also bytes that are not
+  UTF-8, at the first bad one) is a `parser.error` output; a backend that cannot give a fresh
+  backend, or stops the run, is the result's `abort`. It reads the files itself
+  (`harness.sources`) unless given the sources already read.
 
 Multi-file scenarios: a file ignored (`IgnoreFile` for a project in force) is neither parsed nor
-run; the other files run as if it were absent. Every file is read and parsed first (so each
-file's own syntax errors are reported at their lines), then the files are checked and run in
-order on one state. A file with a syntax error does not run, and neither does any file after
-it: their statements would run on a state missing the broken file's declarations and drown the
-real error in follow-on ones.
+run; the other files run as if it were absent. The rest is the scenario language's
+`harness.scenario.execute` (parse every file, then check and run them in order on one state;
+a file with a syntax error, and every file after it, does not run: the findings of their
+annotations say so). A file without a statement gets an `EmptyScenario` finding (a warning
+under `strict=false`), as the other checks that go beyond Silver.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import enum
+from contextlib import closing
+from dataclasses import dataclass, replace
 
 from annotations import ignored_files, match
 from annotations.annotation import Output, ReadResult
-from annotations.outcome import Outcome, Verdict
-from harness.backend import Backend, CoreDefaults
+from annotations.outcome import FindingKind, Outcome, Verdict
+from harness.backend import (
+    Abort,
+    AbortKind,
+    BackendFault,
+    BackendSession,
+    CoreDefaults,
+    Unsupported,
+)
 from harness.discovery import Scenario
-from harness.errors import HintedError
-from harness.scenario import Checker, Program, ScenarioSyntaxError, parse, run
-from harness.sources import NotUtf8, Sources, read_sources
+from harness.scenario import Execution, FileRun, ScenarioSyntaxError, execute
+from harness.sessions import MODEL, BackendError, open_backend
+from harness.sources import Sources, empty_file, read_sources
 from harness.tags import SUITE_PROJECT
-from harness.vfio.catalog import ErrorId
 
+_NOT_OCCURRED = (FindingKind.EXPECTED_BUT_MISSING, FindingKind.UNEXPECTED_BUT_MISSING)
 
-class BackendError(HintedError):
-    """A backend spec that cannot be loaded."""
+class Status(enum.Enum):
+    """How a scenario ended, as the reports count it (a known bug and a skip are no failure)."""
 
-    def __init__(self, spec: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.spec = spec
-
-    def where(self) -> str:
-        """`backend 'spec'`."""
-        return f"backend {self.spec!r}"
+    PASSED = "passed"
+    FAILED = "failed"
+    KNOWN_BUG = "known bug"
+    IGNORED = "ignored"  # every file ignored by an IgnoreFile for a project in force
+    SKIPPED = "skipped"  # the backend cannot run a call the scenario makes
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """A scenario's outputs, its annotations, and the matcher's outcome."""
+    """A scenario's outputs, its annotations, and the matcher's outcome.
+
+    `abort` is set when the backend stopped the scenario before its end (it could not run a
+    call, broke down, or crashed): its outputs so far are kept but not matched, and `outcome` is
+    a failure without findings. `skipped` are the files not run because an IgnoreFile for a
+    project in force names them.
+    """
 
     scenario: Scenario
     outputs: tuple[Output, ...]
@@ -58,129 +69,110 @@ class RunResult:
     texts: dict[str, str]  # file (as in outputs) -> text, for code frames
     # The syntax errors behind the `parser.error` outputs, for their column and hint.
     syntax_errors: tuple[ScenarioSyntaxError, ...] = ()
+    # What became of each file run (a file after a syntax error did not run; empty files).
+    files: tuple[FileRun, ...] = ()
+    abort: Abort | None = None
+    backend: str = MODEL  # the backend's project name, for messages
+    skipped: tuple[str, ...] = ()
+    fatal: bool = False  # the backend cannot run any further scenario: stop the run
 
 
-_SPEC_HINT = "name the backend 'model' or give an import path 'package.module:Class'"
+    def status(self, *, unsupported_fails: bool = False) -> Status:
+        """The scenario's end; a call the backend cannot run fails it when `unsupported_fails`."""
+        if self.abort is not None:
+            skip = self.abort.kind is AbortKind.UNSUPPORTED and not unsupported_fails
+            return Status.SKIPPED if skip else Status.FAILED
+        return _STATUS[self.outcome.verdict]
 
 
-def load_backend(spec: str, defaults: CoreDefaults) -> Backend:
-    """Build the backend named `model` or `package.module:Class`."""
-    if spec == "model":
-        from harness.model import ModelBackend
-
-        return ModelBackend(defaults)
-    module_name, colon, class_name = spec.partition(":")
-    if not colon or not module_name or not class_name:
-        raise BackendError(spec, "not a backend name", _SPEC_HINT)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise BackendError(
-            spec,
-            f"cannot import module {module_name!r}: {error}",
-            "check the module is installed or on PYTHONPATH",
-        ) from None
-    factory = getattr(module, class_name, None)
-    if factory is None or not callable(factory):
-        raise BackendError(
-            spec,
-            f"module {module_name!r} has no class {class_name!r}",
-            "the part after ':' names a class in that module",
-        )
-    try:
-        backend = factory(defaults)
-    except Exception as error:  # a third-party constructor may fail in any way
-        raise BackendError(
-            spec,
-            f"{class_name}(defaults) failed: {type(error).__name__}: {error}",
-            "a backend class is built as Class(defaults: CoreDefaults)",
-        ) from None
-    missing = [name for name in _BACKEND_MEMBERS if not hasattr(backend, name)]
-    if missing:
-        raise BackendError(
-            spec,
-            f"{class_name} lacks {', '.join(missing)}",
-            "a backend implements harness.backend.Backend",
-        )
-    return backend  # type: ignore[no-any-return]
-
-
-_BACKEND_MEMBERS = ("name", *sorted(m for m in vars(Backend) if not m.startswith("_")))
-
-
-def parse_files(
-    texts: dict[str, str], not_utf8: Mapping[str, NotUtf8]
-) -> list[Program | ScenarioSyntaxError]:
-    """Each file parsed, in order; a syntax error (or not UTF-8: its first bad byte) instead."""
-    programs: list[Program | ScenarioSyntaxError] = []
-    for file, text in texts.items():
-        if file in not_utf8:
-            bad = not_utf8[file]
-            programs.append(
-                ScenarioSyntaxError(bad.file, bad.line, bad.column, bad.message, bad.hint)
-            )
-            continue
-        try:
-            programs.append(parse(text, file))
-        except ScenarioSyntaxError as error:
-            programs.append(error)
-    return programs
-
-
-def syntax_output(error: ScenarioSyntaxError) -> Output:
-    """The `parser.error` output of a syntax error."""
-    hint = f" (hint: {error.hint})" if error.hint else ""
-    return Output(
-        error.file,
-        error.line,
-        ErrorId.PARSER_ERROR.value,
-        f"column {error.column}: {error.message}{hint}",
-    )
-
-
-def run_programs(
-    programs: Sequence[Program | ScenarioSyntaxError], backend: Backend
-) -> list[Output]:
-    """Check and run the files in order on one backend (see the module docstring)."""
-    outputs: list[Output] = []
-    checker = Checker()
-    broken = False
-    for program in programs:
-        if isinstance(program, ScenarioSyntaxError):
-            outputs.append(syntax_output(program))
-            broken = True
-        elif not broken:
-            run(checker.check(program), backend, outputs)
-    return outputs
+_STATUS = {
+    Verdict.PASSED: Status.PASSED,
+    Verdict.FAILED: Status.FAILED,
+    Verdict.KNOWN_FAILURE: Status.KNOWN_BUG,
+    Verdict.IGNORED: Status.IGNORED,
+}
 
 
 def run_scenario(
     scenario: Scenario,
     *,
-    backend: str = "model",
+    session: BackendSession | None = None,
     defaults: CoreDefaults | None = None,
     strict: bool = True,
     sources: Sources | None = None,
 ) -> RunResult:
-    """Run one scenario and match its outputs against its annotations.
+    """Run one scenario on a fresh backend of `session` and match its outputs.
 
+    Without a session, the run opens the model with `defaults` for this one scenario.
     `sources` are the scenario's files as already read (`harness.sources.read_sources` of this
     same scenario); by default they are read here.
     """
+    if session is None:
+        with closing(open_backend(MODEL, defaults or CoreDefaults())) as model:
+            return run_scenario(scenario, session=model, strict=strict, sources=sources)
     if sources is None:
         sources = read_sources(scenario)
     texts, read = sources.texts, sources.read
     if sources.unreadable:
         outcome = Outcome(Verdict.FAILED, sources.unreadable)
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
-    system = load_backend(backend, defaults if defaults is not None else CoreDefaults())
-    projects = (system.name, SUITE_PROJECT)
+    projects = (session.name, SUITE_PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
     # order on the shared state, as if the ignored files were absent.
-    ignored = set(ignored_files(read, projects))
-    to_run = {file: text for file, text in texts.items() if file not in ignored}
-    programs = parse_files(to_run, sources.not_utf8)
-    outputs = tuple(run_programs(programs, system)) if to_run else ()
-    errors = tuple(p for p in programs if isinstance(p, ScenarioSyntaxError))
-    outcome = match(outputs, read, projects, strict=strict)
-    return RunResult(scenario, outputs, read, outcome, texts, errors)
+    skipped = ignored_files(read, projects)
+    to_run = {file: text for file, text in texts.items() if file not in skipped}
+    base = RunResult(scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name)
+    if not to_run:
+        return replace(base, outcome=match((), read, projects, strict=strict), skipped=skipped)
+    try:
+        system = session.fresh()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a backend is third-party code: it may raise anything
+        fatal = isinstance(error, BackendFault) and error.fatal
+        abort = _no_start(error, session, scenario)
+        return replace(base, abort=abort, skipped=skipped, fatal=fatal)
+    execution = execute(list(to_run.items()), system, not_utf8=sources.not_utf8)
+    done = replace(
+        base,
+        outputs=execution.outputs,
+        syntax_errors=execution.syntax_errors,
+        files=execution.files,
+        skipped=skipped,
+    )
+    if execution.abort is not None:
+        # The scenario did not finish: its outputs are kept for the report, not matched.
+        return replace(done, abort=execution.abort)
+    read = replace(read, diagnostics=read.diagnostics + tuple(map(empty_file, execution.empty)))
+    outcome = match(execution.outputs, read, projects, strict=strict, runs=execution.runs)
+    return replace(done, read=read, outcome=_label_not_run(outcome, execution))
+
+
+def _no_start(error: BaseException, session: BackendSession, scenario: Scenario) -> Abort:
+    """Why the session could not give a backend for this scenario, as its abort."""
+    first = str(scenario.files[0])
+    if isinstance(error, Unsupported):
+        reason = f"backend {session.name} cannot run {scenario.relpath}: {error.reason}"
+        return Abort(AbortKind.UNSUPPORTED, first, 0, "", reason)
+    if isinstance(error, BackendFault):
+        return Abort(AbortKind.FAULT, first, 0, "", error.message, error.detail)
+    cause = error.message if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
+    message = f"backend {session.name} failed to start the scenario: {cause}"
+    return Abort(AbortKind.CRASH, first, 0, "", message)
+
+
+def _label_not_run(outcome: Outcome, execution: Execution) -> Outcome:
+    """Findings of annotations in files that never ran say so, rather than "did not occur"."""
+    not_run = set(execution.not_run)
+    if not not_run or not execution.syntax_errors:
+        return outcome
+    stop = execution.syntax_errors[0]
+    reason = f"{stop.file}:{stop.line} has a syntax error"
+    labelled = []
+    for finding in outcome.findings:
+        if finding.kind in _NOT_OCCURRED and finding.file in not_run:
+            what = "this file" if finding.file == stop.file else finding.file
+            message = f"not checked: {what} did not run ({reason}); {finding.message}"
+            finding = replace(finding, message=message)
+        labelled.append(finding)
+    return replace(outcome, findings=tuple(labelled))

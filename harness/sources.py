@@ -13,6 +13,9 @@ lines and columns. Bytes that are not UTF-8 make the file's `NotUtf8` record (th
 as the file's syntax error) at the line and column, in characters, of the first bad byte; the
 text is still kept, bad bytes replaced by U+FFFD, so that annotations can be read and code frames
 shown. A file that cannot be read at all is an UNREADABLE finding.
+
+`empty_file` is the diagnostic of a file without a statement (the scenario language says which
+files those are; the runner adds it).
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import functools
 from dataclasses import dataclass
 
 from annotations import read_texts
-from annotations.annotation import ReadResult
+from annotations.annotation import Diagnostic, ReadResult
 from annotations.outcome import Finding, FindingKind
 from harness.discovery import Scenario
 
 BOM = "\ufeff"
 PREFIX = "//"  # the scenario language's line comment
+EMPTY_SCENARIO = "EmptyScenario"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +106,17 @@ def read_sources(scenario: Scenario) -> Sources:
             not_utf8[file] = problem
     read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
     return Sources(texts, tuple(unreadable), not_utf8, read)
+
+
+def empty_file(file: str) -> Diagnostic:
+    """The finding of a scenario file that holds no statement: it tests nothing and would
+    pass. Like the other checks beyond Silver it fails the scenario, or under `strict=false`
+    is a warning."""
+    return Diagnostic(
+        EMPTY_SCENARIO,
+        file,
+        1,
+        1,
+        f"{file} holds no statement: the scenario tests nothing and would always pass",
+        "write the statements to test, or delete the file",
+    )

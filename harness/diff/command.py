@@ -15,16 +15,16 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.backend import BackendSession, CoreDefaults
+from harness.backend import BackendSession
 from harness.cli import EXIT_FAILED, EXIT_OK, UsageError
 from harness.diff import generate, regression
 from harness.diff import render as view
 from harness.diff.compare import ReferenceBroke
 from harness.diff.search import Found, Limits, Search
-from harness.diff.sessions import open_session
 from harness.diff.verify import check_file
-from harness.options import OptionError, parse_defines
+from harness.options import OptionError, RunOptions, parse_defines
 from harness.render import Out
+from harness.sessions import BackendError, open_backend
 
 DEFAULT_BUDGET = 1000
 DEFAULT_OUT = Path("scenarios") / "regressions"
@@ -54,11 +54,9 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits(budget=DEFAULT_BUDGET if args.budget is None else args.budget)
 
 
-def _open(spec: str, defaults: CoreDefaults, role: str) -> BackendSession:
-    from harness.runner import BackendError
-
+def _open(spec: str, options: RunOptions, role: str) -> BackendSession:
     try:
-        return open_session(spec, defaults)
+        return open_backend(spec, options.defaults, options)
     except BackendError as error:
         raise UsageError(f"{role} backend {spec!r}: {error.message}", error.hint) from None
 
@@ -74,9 +72,9 @@ def diff_command(args: argparse.Namespace, out: Out) -> int:
     seed = secrets.randbelow(1 << 32) if args.seed is None else args.seed
     if seed < 0:
         raise UsageError(f"--seed {seed}: must not be negative", "any integer from 0")
-    reference = _open(args.reference, options.defaults, "reference")
+    reference = _open(args.reference, options, "reference")
     try:
-        target = _open(args.against, options.defaults, "target")
+        target = _open(args.against, options, "target")
         try:
             return _diff(args, out, reference, target, areas, limits, seed)
         finally:

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 from harness.backend import Backend, BackendFault, Unsupported
 from harness.diff.program import Call, Program
-from harness.vfio.catalog import VfioError
-
-ERRNO_FAMILY = "kernel.errno"  # ids that carry only an errno name: `kernel.errno:EINVAL`
+from harness.vfio.catalog import KERNEL_ERRNO, VfioError, kind_of
 
 
 class AnswerKind(enum.Enum):
@@ -60,8 +58,13 @@ class Answer:
 
 
 def _errno_of(error: VfioError) -> int | None:
-    errno = getattr(error, "errno", None)  # the catalog's errno, once every error carries one
-    return errno if isinstance(errno, int) else None
+    """The errno the backend reported, else the one the catalog gives the id (the model
+    reports none: its ids stand for the kernel's errnos)."""
+    if error.errno is not None:
+        return error.errno
+    kind = kind_of(error.id)
+    errno = kind.errno if kind is not None else None
+    return None if errno is None else int(errno)
 
 
 def _value(result: object) -> int | None:
@@ -90,7 +93,7 @@ def ask(backend: Backend, call: Call) -> Answer:
 
 def errno_only(answer: Answer) -> bool:
     """Whether a failure names only an errno (`kernel.errno:EINVAL`)."""
-    return answer.id.partition(":")[0] == ERRNO_FAMILY
+    return answer.id.partition(":")[0] == KERNEL_ERRNO
 
 
 def agree(reference: Answer, target: Answer, *, query: bool = False) -> bool:

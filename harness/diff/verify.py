@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotations import match, read_text
-from annotations.annotation import Output
 from harness.backend import BackendSession
-from harness.scenario import Checker, ScenarioSyntaxError, parse, run
+from harness.scenario import execute
 from harness.tags import SUITE_PROJECT
 
 
@@ -59,28 +58,15 @@ def _said(verdict: Verdict, line: int | None) -> str:
     return f"{text} ({verdict.stopped})" if verdict.stopped else text
 
 
-def _outputs(text: str, file: str, session: BackendSession) -> tuple[list[Output], str]:
-    """The run's outputs, and why the backend stopped it (empty when it did not)."""
-    outputs: list[Output] = []
-    try:
-        program = parse(text, file)
-    except ScenarioSyntaxError as error:
-        return [Output(file, error.line, "parser.error", error.message)], ""
-    try:
-        run(Checker().check(program), session.fresh(), outputs)
-    except Exception as error:  # the target may break on its own divergence: that is a finding
-        return outputs, f"{type(error).__name__}: {error}"
-    return outputs, ""
-
-
 def _verdict(text: str, file: str, session: BackendSession) -> Verdict:
-    outputs, stopped = _outputs(text, file, session)
+    execution = execute([(file, text)], session.fresh())
     read = read_text(text, file)
-    outcome = match(outputs, read, (session.name, SUITE_PROJECT))
-    lines = sorted({f.line for f in outcome.findings if f.line is not None})
-    if stopped:
-        return Verdict(session.name, True, tuple(lines), stopped)
-    return Verdict(session.name, outcome.failed, tuple(lines))
+    outcome = match(execution.outputs, read, (session.name, SUITE_PROJECT), runs=execution.runs)
+    lines = {f.line for f in outcome.findings if f.line is not None}
+    abort = execution.abort
+    if abort is not None:  # the backend stopped the run: it fails there, whatever matched
+        return Verdict(session.name, True, tuple(sorted(lines | {abort.line})), abort.message)
+    return Verdict(session.name, outcome.failed, tuple(sorted(lines)))
 
 
 def check_file(file: str, text: str, reference: BackendSession, target: BackendSession) -> Check:

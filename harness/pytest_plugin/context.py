@@ -1,4 +1,4 @@
-"""Per-run state of the pytest plugin: effective options, projects in force, scenario roots.
+"""Per-run state of the pytest plugin: options, projects in force, scenario roots, tags.
 
 Kept free of pytest so that it can be built and tested on its own; the plugin builds one per
 session and keeps it in the config's stash.
@@ -12,6 +12,8 @@ from pathlib import Path
 
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.options import RunOptions
+from harness.sources import read_sources
+from harness.tags import Tags
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class RunContext:
     roots: tuple[Path, ...]
     rootpath: Path
     invocation_dir: Path
+    unsupported_fails: bool = False  # a call the backend cannot run fails its scenario
     # folder -> {first file of each scenario: scenario}; filled lazily during collection.
     _folders: dict[Path, dict[Path, Scenario]] = field(default_factory=dict)
 
@@ -48,6 +51,13 @@ class RunContext:
             return scenario
         files = tuple(Path(str(path)[len(prefix) :]) for path in scenario.files)
         return Scenario(scenario.name, files, Path(root[len(prefix) :] or "."))
+
+    def tags(self, scenario: Scenario) -> Tags | None:
+        """The tags of a scenario's files; None when its annotations cannot be read at all."""
+        try:
+            return Tags(read_sources(scenario).read)
+        except Exception:  # a reader bug fails this item when it runs, not the collection
+            return None
 
     def scenarios_in(self, folder: Path) -> dict[Path, Scenario]:
         """The included scenarios of one folder, by the path of their first file."""

@@ -1,33 +1,32 @@
 """The collected nodes: one File per scenario file, one Item per scenario.
 
-Collection names the items from file names alone and reads no file: a scenario's issue links
-(`harness.tags`: `-k issue-12`, the `known_bug` and `ignored` markers) are read from its files
-the first time pytest asks the item for its keywords or markers: when `-k` or `-m` selects,
-when a plugin looks at them, or at the latest when the item runs. So `--collect-only` and a run
-without `-k`/`-m` never read a file during collection. When the item's run begins
-(`read_for_run`, from the plugin's `pytest_runtest_protocol`), its files are read afresh, for
-its markers if nothing has asked yet and for the run, so that a plain run reads each file once
-and a run never uses text read earlier. An unreadable file still becomes an
-item, which fails with the runner's message when it runs. Running is the runner's job; the
-item records junit properties and hands the result to `outcomes`, which turns it into pass,
-fail, xfail or skip.
+Collection reads each scenario's files once, for their annotations only (the scenario language
+is never parsed then), as mypy's data tests split their headers: the issue links become `-k`
+names (`issue-12`, `model-issue-12`, `/model/issue/12/`) and the `known_bug` and `ignored`
+markers, added in the item's constructor through pytest's public `add_marker` and
+`extra_keyword_matches`. A file that cannot be read, or whose annotations cannot be read, still
+becomes an item: its run reports what is wrong, so it fails on its own and never ends the
+session or vanishes from it. The run reads the files afresh (a file edited between collection
+and run is run as it is then). The item records junit properties and hands the result to
+`outcomes`, which turns it into pass, fail, xfail or skip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.backend import BackendSession
 from harness.discovery import Scenario
 from harness.pytest_plugin import junit, outcomes
 from harness.pytest_plugin.context import RunContext
-from harness.sources import Sources, read_sources
 from harness.tags import Tags
 
 CONTEXT = pytest.StashKey[RunContext]()
+SESSION = pytest.StashKey[BackendSession]()
 # The marker every scenario item carries; the summary finds scenario reports by it (a plain
 # `vfio` would also match every test below a folder named vfio, since folder names are
 # keywords too).
@@ -45,9 +44,10 @@ class ScenarioFile(pytest.File):
         self.scenario = scenario
 
     def collect(self) -> Iterator[ScenarioItem]:
-        """The scenario's one item, named after it (its tags are read when first needed)."""
+        """The scenario's one item, named after it, with the tags its annotations give."""
+        context = self.config.stash[CONTEXT]
         item: ScenarioItem = ScenarioItem.from_parent(
-            self, name=self.scenario.name, scenario=self.scenario
+            self, name=self.scenario.name, scenario=self.scenario, tags=context.tags(self.scenario)
         )
         yield item
 
@@ -55,90 +55,19 @@ class ScenarioFile(pytest.File):
 class ScenarioItem(pytest.Item):
     """One scenario run as a test."""
 
-    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
-        # Set before pytest's __init__, which sets the three properties below.
-        self._tags: Tags | None = None
-        self._named = False  # whether the `-k` names are in extra_keyword_matches
-        # The files as read when the run began, with the scenario they were read as.
-        self._sources: tuple[Scenario, Sources] | None = None
+    def __init__(self, *, scenario: Scenario, tags: Tags | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
-
-    # pytest's Node sets these three public attributes in its __init__ and reads them to select
-    # (`-k`, `-m`), to evaluate markers and to build reports. Reading any of them first reads
-    # the scenario's tags (`_load_tags`), and the `-k` names for extra_keyword_matches; setting
-    # them is plain.
-    @property
-    def keywords(self) -> MutableMapping[str, Any]:
-        """pytest's keyword mapping, with the scenario's markers once its tags are read."""
-        self._load_tags()
-        return self.__dict__["keywords"]  # type: ignore[no-any-return]
-
-    @keywords.setter
-    def keywords(self, value: MutableMapping[str, Any]) -> None:
-        self.__dict__["keywords"] = value
-
-    @property
-    def own_markers(self) -> list[pytest.Mark]:
-        """The item's markers: `vfio_scenario`, and `known_bug`/`ignored` from its tags."""
-        self._load_tags()
-        return self.__dict__["own_markers"]  # type: ignore[no-any-return]
-
-    @own_markers.setter
-    def own_markers(self, value: list[pytest.Mark]) -> None:
-        self.__dict__["own_markers"] = value
-
-    @property
-    def extra_keyword_matches(self) -> set[str]:
-        """The `-k` names: relative paths, file names, stems, folders and issue tags."""
-        names: set[str] = self.__dict__["extra_keyword_matches"]
-        if not self._named:
-            self._named = True
-            names.update(keyword_names(self.scenario, self.tags))
-        return names
-
-    @extra_keyword_matches.setter
-    def extra_keyword_matches(self, value: set[str]) -> None:
-        self.__dict__["extra_keyword_matches"] = value
-
-    @property
-    def tags(self) -> Tags:
-        """The issue links of the scenario's files (read on first use)."""
-        self._load_tags()
-        assert self._tags is not None
-        return self._tags
-
-    def read_for_run(self) -> None:
-        """Read the files for the run about to begin (and for the tags, if not read yet)."""
-        try:
-            scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
-            sources = read_sources(scenario)
-        except Exception:  # outside setup, call and teardown an error would end the session
-            return  # `runtest` reads again, inside the call, where an error fails this item only
-        self._sources = (scenario, sources)
-        if self._tags is None:
-            self._set_tags(Tags(sources.read))
-
-    def forget_sources(self) -> None:
-        """Drop the files read for the run (the run is over, or never came)."""
-        self._sources = None
-
-    def _load_tags(self) -> None:
-        """Read the files' issue links once."""
-        if self._tags is None:
-            scenario = self.config.stash[CONTEXT].for_runner(self.scenario)
-            self._set_tags(Tags(read_sources(scenario).read))
-
-    def _set_tags(self, tags: Tags) -> None:
-        """Keep the tags; add the markers they imply."""
-        self._tags = tags
-        projects = self.config.stash[CONTEXT].projects
+        self.tags = tags  # None: the files' annotations could not be read at collection
         self.add_marker(_SCENARIO)
-        if tags.known_bug(projects):
-            self.add_marker(_KNOWN_BUG)
-        # Like the matcher, on all files together (an IgnoreFileList in one ignores them all).
-        if tags.ignored(projects):
-            self.add_marker(_IGNORED)
+        self.extra_keyword_matches.update(keyword_names(scenario, tags))
+        if tags is not None:
+            projects = self.config.stash[CONTEXT].projects
+            if tags.known_bug(projects):
+                self.add_marker(_KNOWN_BUG)
+            # Like the matcher, on all files together (an IgnoreFileList in one ignores them all).
+            if tags.ignored(projects):
+                self.add_marker(_IGNORED)
 
     def runtest(self) -> None:
         """Run the scenario, record its properties, and settle its outcome."""
@@ -146,18 +75,16 @@ class ScenarioItem(pytest.Item):
         from harness.runner import run_scenario
 
         context = self.config.stash[CONTEXT]
-        options = context.options
-        kept, self._sources = self._sources, None
-        scenario, sources = kept if kept else (context.for_runner(self.scenario), None)
         result = run_scenario(
-            scenario,
-            backend=options.backend,
-            defaults=options.defaults,
-            strict=options.strict,
-            sources=sources,
+            context.for_runner(self.scenario),
+            session=self.config.stash[SESSION],
+            strict=context.options.strict,
         )
-        junit.record(self, result, options.issue_url)
-        outcomes.settle(self, result, options)
+        junit.record(self, result, context.options.issue_url)
+        if result.fatal and result.abort is not None:
+            # The backend can run no further scenario: stop, rather than fail every one.
+            self.session.shouldstop = result.abort.message
+        outcomes.settle(self, result, context)
 
     def repr_failure(
         self,
@@ -166,7 +93,7 @@ class ScenarioItem(pytest.Item):
     ) -> str | Any:
         """The Silver-grouped findings for a scenario failure; a traceback for a harness bug."""
         if isinstance(excinfo.value, outcomes.ScenarioFailed):
-            return str(excinfo.value)
+            return outcomes.ScenarioRepr.of(str(excinfo.value), self.config)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -174,7 +101,7 @@ class ScenarioItem(pytest.Item):
         return self.scenario.files[0], 0, self.scenario.relpath
 
 
-def keyword_names(scenario: Scenario, tags: Tags) -> set[str]:
+def keyword_names(scenario: Scenario, tags: Tags | None) -> set[str]:
     """`-k` names: relative paths, file names, stems, directory prefixes and issue tags."""
     names = {scenario.relpath, scenario.name}
     for relpath in scenario.file_relpaths:
@@ -182,5 +109,5 @@ def keyword_names(scenario: Scenario, tags: Tags) -> set[str]:
         names.update((relpath, filename, filename.removesuffix(".vfio")))
         parts = folder.split("/") if folder else []
         names.update("/".join(parts[: depth + 1]) + "/" for depth in range(len(parts)))
-    return names | tags.keywords()
+    return names if tags is None else names | tags.keywords()
 

@@ -2,6 +2,9 @@
 
 - Options: `-D key=value` (alias `--define`, repeatable, last wins) after the ini list
   `vfio_defines`; see `harness.options` for the keys. A bad entry is a usage error.
+- Backend: each pytest process (the serial session, the xdist controller and each worker) opens
+  one backend session as it configures (`harness.sessions.open_backend`; one that cannot be
+  loaded is a usage error) and closes it as it unconfigures, on every exit path.
 - Scenario roots: the ini option `vfio_scenario_roots` (paths relative to the ini file). A file's
   root is the deepest configured root holding it, else its nearest ancestor folder named
   `scenarios`, else the rootdir. `includeFiles` and `-k` names are relative to that root.
@@ -10,27 +13,34 @@
   one item under its first file (`scenarios/dma/pair_file1.vfio::pair`); its other files are
   collected only when named on the command line, then as the group under that file. A group
   collected twice (two of its files named) runs once: its first item is kept and the other is
-  reported as deselected (unless `--keep-duplicates`).
-  Collection reads no file and never parses the scenario language: an item reads its files
-  (issue links for `-k issue-12` and the markers) the first time its keywords or markers are
-  asked for, and again as its run begins, for the run (`harness.pytest_plugin.items`).
+  reported as deselected (unless `--keep-duplicates`). Collection reads each scenario's
+  annotations for its markers and `-k` names (`harness.pytest_plugin.items`).
+- Header: the effective options, projects in force and backend, after the collection line,
+  only in a session that collected scenarios.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from harness.discovery import SUFFIX
-from harness.options import OptionError, RunOptions, parse_defines
+from harness.options import OptionError, parse_defines
 from harness.pytest_plugin.context import RunContext
-from harness.pytest_plugin.items import CONTEXT, ScenarioFile, ScenarioItem
+from harness.pytest_plugin.items import (
+    CONTEXT,
+    SCENARIO_MARKER,
+    SESSION,
+    ScenarioFile,
+    ScenarioItem,
+)
+from harness.pytest_plugin.outcomes import restore
 from harness.pytest_plugin.summary import ScenarioSummary
+from harness.sessions import BackendError, open_backend
 from harness.tags import SUITE_PROJECT
 
-MODEL = "model"  # the core model's backend spec, and its project name (scenario-language.md)
 MARKERS = (
     "vfio_scenario: a scenario test (one .vfio file or one _fileN group)",
     "known_bug: the scenario has UnexpectedOutput/MissingOutput annotations in force",
@@ -62,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the markers, validate the options and the backend, install the summary."""
+    """Register the markers, validate the options, open the backend, install the summary."""
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     defines = [*config.getini("vfio_defines"), *(config.option.vfio_defines or [])]
@@ -70,42 +80,86 @@ def pytest_configure(config: pytest.Config) -> None:
         options = parse_defines(defines)
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
-    backend_name = _backend_name(options)
+    try:
+        session = open_backend(options.backend, options.defaults, options)
+    except BackendError as err:
+        message = f"-D backend={err.spec!r}: {err.message}\nhint: {err.hint}"
+        raise pytest.UsageError(message) from None
+    config.add_cleanup(session.close)
+    config.stash[SESSION] = session
     roots = tuple(Path(root).resolve() for root in config.getini("vfio_scenario_roots"))
     config.stash[CONTEXT] = RunContext(
         options,
-        (SUITE_PROJECT, backend_name),
+        (SUITE_PROJECT, session.name),
         roots,
         config.rootpath.resolve(),
         config.invocation_params.dir.resolve(),
     )
     if not hasattr(config, "workerinput"):  # the xdist controller (or a serial run) reports
         config.pluginmanager.register(ScenarioSummary(config), "vfio-summary")
+        config.pluginmanager.register(XdistParity(config), "vfio-xdist-parity")
 
 
-def _backend_name(options: RunOptions) -> str:
-    """The backend's project name; a backend that cannot be built is a usage error."""
-    if options.backend == MODEL:
-        # The core model needs no check, and importing the runner here would cost every
-        # `--collect-only` the scenario language's import time.
-        return MODEL
-    from harness.runner import BackendError, load_backend
-
-    try:
-        return load_backend(options.backend, options.defaults).name
-    except BackendError as err:
-        hint = f"\nhint: {err.hint}" if err.hint else ""
-        raise pytest.UsageError(f"-D backend={err.spec!r}: {err.message}{hint}") from None
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """The effective options, projects in force and scenario roots."""
+def header(config: pytest.Config) -> list[str]:
+    """The effective options, projects in force, backend and scenario roots."""
     context = config.stash[CONTEXT]
+    session = config.stash[SESSION]
     roots = ", ".join(str(root) for root in context.roots) or "nearest 'scenarios' folder"
+    info = "".join(f", {key}={value}" for key, value in session.info.items())
     return [
         *(f"vfio: {line}" for line in context.options.describe()),
         f"vfio: projects in force: {', '.join(context.projects)}; scenario roots: {roots}",
+        *([f"vfio: backend {session.name}{info}"] if info else []),
     ]
+
+
+def pytest_report_collectionfinish(
+    config: pytest.Config, items: Sequence[pytest.Item]
+) -> list[str]:
+    """The header, below the collection line, when scenarios were collected."""
+    if shows_header(config) and any(isinstance(item, ScenarioItem) for item in items):
+        return header(config)
+    return []
+
+
+def shows_header(config: pytest.Config) -> bool:
+    """Whether pytest shows its own header (not under `-q` or `--no-header`)."""
+    return config.get_verbosity() >= 0 and not config.getoption("no_header", False)
+
+
+class XdistParity:
+    """What the reporting process does so that a run under pytest-xdist reports as a serial
+    one: the controller collects nothing, so it prints the header once, after the first
+    worker's collection, when that holds scenarios; a worker sends a failure as text, which
+    gets its scenario layout back (`outcomes.restore`)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.printed = False
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: Sequence[str]) -> None:
+        """Print the header if these node ids hold a scenario."""
+        if self.printed or not shows_header(self.config):
+            return
+        if not any(is_scenario_id(nodeid) for nodeid in ids):
+            return
+        self.printed = True
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            for line in header(self.config):
+                terminal.write_line(line)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Lay out a scenario failure received as text (before the terminal and junit see it)."""
+        if SCENARIO_MARKER in report.keywords:
+            restore(report, self.config)
+
+
+def is_scenario_id(nodeid: str) -> bool:
+    """Whether a node id names a scenario item (`path.vfio::name`)."""
+    return nodeid.partition("::")[0].endswith(SUFFIX)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -127,20 +181,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if again:
         config.hook.pytest_deselected(items=again)
         items[:] = kept
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_protocol(
-    item: pytest.Item, nextitem: pytest.Item | None
-) -> Generator[None, object, object]:
-    """A scenario reads its files as its run begins, once for its markers and its run."""
-    if not isinstance(item, ScenarioItem):
-        return (yield)
-    item.read_for_run()
-    try:
-        return (yield)
-    finally:
-        item.forget_sources()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
 
 from harness.backend import Backend
 from harness.scenario import nodes
+from harness.scenario.aborts import call
 from harness.vfio.address import U64_MAX
 from harness.vfio.catalog import VfioError
 
@@ -98,13 +98,12 @@ def query(
     """A closure calling `backend.<method>(target[, index][, arg])`, VfioError made EvalError."""
 
     def run(backend: Backend) -> int:
-        call: Callable[..., Any] = getattr(backend, method)
         try:
             if arg is not None:
-                return int(call(target, _argument(arg(backend), ref)))
+                return int(call(backend, method, target, _argument(arg(backend), ref)))
             if index is not None:
-                return int(call(target, index))
-            return int(call(target))
+                return int(call(backend, method, target, index))
+            return int(call(backend, method, target))
         except VfioError as error:
             raise EvalError(error.message) from None
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from annotations.annotation import Output
-from harness.backend import Backend
-from harness.scenario.check import Call, Expect, Failure, Step
+from harness.backend import Abort, Backend
+from harness.scenario.aborts import Stopped, abort, call
+from harness.scenario.check import Assertion, Call, Expect, Failure, Step
 from harness.scenario.evaluate import EvalError, show
 from harness.vfio.catalog import ErrorId, VfioError
 
@@ -24,24 +25,36 @@ _EVAL = ErrorId.SCENARIO_EVAL.value
 _EVAL_FAILURES = (EvalError, VfioError, ArithmeticError)
 
 
-def run(steps: list[Step], backend: Backend, outputs: list[Output]) -> None:
-    """Run the steps in order, appending one output per failure to `outputs`."""
+def run(steps: list[Step], backend: Backend, outputs: list[Output]) -> Abort | None:
+    """Run the steps in order, appending one output per failure to `outputs`.
+
+    A backend call that raises anything but a VfioError stops the run: the Abort says where.
+    """
     append = outputs.append
     for step in steps:
-        if isinstance(step, Call):
-            try:
-                result = getattr(backend, step.method)(*step.args, **step.kwargs)
-            except VfioError as error:
-                append(Output(step.file, step.line, error.id, error.message))
-                continue
-            if step.expect is not None:
-                _verify_result(step, result, backend, append)
-        elif isinstance(step, Failure):
+        if isinstance(step, Failure):
             append(step.output)
-        else:
-            failure = _test(step.expect, backend)
-            if failure is not None:
-                append(Output(step.file, step.line, *failure))
+            continue
+        try:
+            _step(step, backend, append)
+        except Stopped as stopped:
+            return abort(stopped, backend, step.file, step.line)
+    return None
+
+
+def _step(step: Call | Assertion, backend: Backend, append: Callable[[Output], None]) -> None:
+    if isinstance(step, Call):
+        try:
+            result = call(backend, step.method, *step.args, **step.kwargs)
+        except VfioError as error:
+            append(Output(step.file, step.line, error.id, error.message))
+            return
+        if step.expect is not None:
+            _verify_result(step, result, backend, append)
+    else:
+        failure = _test(step.expect, backend)
+        if failure is not None:
+            append(Output(step.file, step.line, *failure))
 
 
 def _verify_result(

@@ -13,11 +13,12 @@ extension id `device.invalid:bar.prefetch` rather than silently dropping the wor
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from harness.vfio.address import U64_MAX, Range, align_up, is_power_of_two
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import Detail, ErrorId, VfioError
 from harness.vfio.pci import BAR_COUNT, Region
 
 BAR_IO_SPACE = 0x1  # PCI_BASE_ADDRESS_SPACE_IO
@@ -56,9 +57,28 @@ class WindowKind(enum.Enum):
     IO = "io"
 
 
-def _size_error(what: str, size: int, rule: str, **values: object) -> VfioError:
+@dataclass(frozen=True, slots=True)
+class Declared(Detail):
+    """A rejected BAR or ROM declaration: its index (None for the ROM) and size."""
+
+    index: int | None
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exhausted(Detail):
+    """`alloc` found no room: the member, its window, and the next aligned address there."""
+
+    region: Region
+    size: int
+    window: WindowKind
+    window_range: Range
+    address: int
+
+
+def _size_error(what: str, size: int, rule: str, index: int | None = None) -> VfioError:
     return VfioError(
-        ErrorId.DEVICE_INVALID_BAR_SIZE, f"{what} size {size:#x} {rule}", size=size, **values
+        ErrorId.DEVICE_INVALID_BAR_SIZE, f"{what} size {size:#x} {rule}", Declared(index, size)
     )
 
 
@@ -76,34 +96,32 @@ class BarSpec:
             raise VfioError(
                 ErrorId.DEVICE_INVALID_BAR_INDEX,
                 f"BAR index {self.index} is outside 0..{BAR_COUNT - 1}",
-                index=self.index,
+                Declared(self.index, self.size),
             )
         if self.kind is BarKind.MEM64 and self.index == BAR_COUNT - 1:
             raise VfioError(
                 ErrorId.DEVICE_INVALID_BAR_INDEX,
                 f"a 64-bit BAR needs slots {self.index} and {self.index + 1}; 5 is the last",
-                index=self.index,
+                Declared(self.index, self.size),
             )
         if self.kind is BarKind.IO and self.prefetch:
             raise VfioError(
                 ErrorId.DEVICE_INVALID_BAR_PREFETCH,
                 f"BAR {self.index}: an io BAR cannot be prefetchable",
-                index=self.index,
+                Declared(self.index, self.size),
             )
         where = f"BAR {self.index} ({self.kind.value})"
         if not is_power_of_two(self.size):
-            raise _size_error(where, self.size, "is not a power of two", index=self.index)
+            raise _size_error(where, self.size, "is not a power of two", self.index)
         minimum, maximum = {
             BarKind.MEM32: (MIN_MEM_BAR, MAX_MEM32_BAR),
             BarKind.MEM64: (MIN_MEM_BAR, MAX_MEM64_BAR),
             BarKind.IO: (MIN_IO_BAR, MAX_IO_BAR),
         }[self.kind]
         if self.size < minimum:
-            raise _size_error(where, self.size, f"is below the minimum {minimum}", index=self.index)
+            raise _size_error(where, self.size, f"is below the minimum {minimum}", self.index)
         if self.size > maximum:
-            raise _size_error(
-                where, self.size, f"is above the maximum {maximum:#x}", index=self.index
-            )
+            raise _size_error(where, self.size, f"is above the maximum {maximum:#x}", self.index)
 
     @property
     def is_64bit(self) -> bool:
@@ -194,13 +212,36 @@ class Window:
         return Range.from_size(self.base, self.size)
 
 
-DEFAULT_WINDOWS: dict[WindowKind, Window] = {
-    WindowKind.MMIO32: Window(0xC000_0000, 640 << 20),
-    WindowKind.MMIO64: Window(0x100_0000_0000, 1 << 40),
-    WindowKind.IO: Window(0x1000, 60 << 10),
-}
-# 32-bit BARs, the ROM and I/O BARs hold 32-bit addresses, so their windows must too.
-_WINDOW_LIMIT = {WindowKind.MMIO32: DWORD, WindowKind.MMIO64: U64_MAX, WindowKind.IO: DWORD}
+DEFAULT_WINDOWS: Mapping[WindowKind, Window] = MappingProxyType(
+    {
+        WindowKind.MMIO32: Window(0xC000_0000, 640 << 20),
+        WindowKind.MMIO64: Window(0x100_0000_0000, 1 << 40),
+        WindowKind.IO: Window(0x1000, 60 << 10),
+    }
+)
+# Where each window must end (exclusive): 32-bit BARs and the ROM hold 32-bit addresses, and
+# x86 I/O port addresses are 16 bits (so `io` ends at 0x10000 at the latest).
+WINDOW_END: Mapping[WindowKind, int] = MappingProxyType(
+    {WindowKind.MMIO32: 1 << 32, WindowKind.MMIO64: 1 << 64, WindowKind.IO: 1 << 16}
+)
+
+
+def window_error(kind: WindowKind, base: int, size: int) -> VfioError | None:
+    """Why `[base, base+size)` cannot be the `kind` window, or None.
+
+    Size 0 is `scenario.error:bad.option`; a window ending past `WINDOW_END` (its BARs could
+    not address it) is `scenario.error:value.range`.
+    """
+    if size <= 0:
+        return VfioError(ErrorId.SCENARIO_BAD_OPTION, f"window {kind.value} size must be above 0")
+    end = WINDOW_END[kind]
+    if base < 0 or base + size > end:
+        return VfioError(
+            ErrorId.SCENARIO_VALUE_RANGE,
+            f"window {kind.value} [{base:#x}, {base + size:#x}) passes {end - 1:#x}, the last"
+            f" address its BARs can hold",
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +289,7 @@ class Windows:
     last member already placed that overlaps the new window, so placements never overlap.
     """
 
-    def __init__(self, windows: dict[WindowKind, Window] | None = None) -> None:
+    def __init__(self, windows: Mapping[WindowKind, Window] | None = None) -> None:
         self._windows = dict(DEFAULT_WINDOWS)
         self._placed: dict[WindowKind, list[Range]] = {kind: [] for kind in WindowKind}
         self._cursor: dict[WindowKind, int] = {}
@@ -260,11 +301,9 @@ class Windows:
 
     @staticmethod
     def _check(kind: WindowKind, window: Window) -> None:
-        if window.range.last > _WINDOW_LIMIT[kind]:
-            raise ValueError(
-                f"window {kind.value} ends at {window.range.last:#x}, above the"
-                f" {_WINDOW_LIMIT[kind]:#x} its BARs can address"
-            )
+        error = window_error(kind, window.base, window.size)
+        if error is not None:
+            raise error
 
     def __getitem__(self, kind: WindowKind) -> Window:
         return self._windows[kind]
@@ -295,11 +334,7 @@ class Windows:
                     f"{member.region.name} ({member.size:#x} bytes) does not fit in window"
                     f" {member.window.value} {window.range}: the next naturally aligned"
                     f" address is {address:#x}",
-                    region=member.region,
-                    size=member.size,
-                    window=member.window,
-                    window_range=window.range,
-                    address=address,
+                    Exhausted(member.region, member.size, member.window, window.range, address),
                 )
             placements.append(Placement(member.region, member.window, Range(address, last)))
             cursor[member.window] = last + 1

@@ -19,11 +19,19 @@ addresses live in `Device` and never reach these bytes.
   type 0 header, reached from the capability pointer (0x34) with Status bit 4 set. Only
   Message Control bits 14 (Function Mask) and 15 (Enable) are writable; writing them drives
   `Msix.set_control`, whose deliveries come back as `VectorDelivered` events.
+- Read-write header registers, as QEMU's `pci_init_wmask` (hw/pci/pci.c) makes them: Cache
+  Line Size (0x0c), Interrupt Line (0x3c), and the Command bits I/O Space, Memory Space, Bus
+  Master, SERR# Enable and Interrupt Disable. Every other Command bit reads 0. Bus Master
+  Enable is passed on to MSI-X (`Msix.set_bus_master`), which it gates.
+- Reset (`reset`): every register back to its power-on value, as the declaration built it.
 
-Access checks, in this order: size not 1, 2 or 4, or offset not a multiple of size →
-`config.access.failed:unaligned`; then offset+size beyond 4096 → `config.access.failed:
-out.of.range`. Alignment first because it is a property of the access alone, as a bus
-rejects a malformed transaction before decoding its address.
+Access checks, in this order: size not 1, 2 or 4, or an access crossing a dword boundary
+(offset % 4 + size > 4) → `config.access.failed:unaligned`; then offset+size beyond 4096 →
+`config.access.failed:out.of.range`. Alignment first because it is a property of the access
+alone, as a bus rejects a malformed transaction before decoding its address. A 2-byte access
+at an odd offset inside one dword is legal: PCIe config requests carry byte enables for any
+bytes of one dword (PCIe Base spec §2.2.5), and vfio-pci splits such an access into byte
+accesses (`vfio_config_do_rw` in drivers/vfio/pci/vfio_pci_config.c).
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from harness.vfio.bars import (
     BarSpec,
     RomSpec,
 )
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import Detail, ErrorId, VfioError
 from harness.vfio.msix import MSIX_CAP_ID, Message, Msix
 from harness.vfio.pci import ROM_CONFIG_OFFSET, Region, bar_config_offset, bar_index_at
 
@@ -54,11 +62,23 @@ PCI_COMMAND = 0x04
 PCI_STATUS = 0x06
 PCI_REVISION_ID = 0x08
 PCI_CLASS_PROG = 0x09
+PCI_CACHE_LINE_SIZE = 0x0C
 PCI_HEADER_TYPE = 0x0E
 PCI_CAPABILITY_LIST = 0x34
+PCI_INTERRUPT_LINE = 0x3C
 PCI_STATUS_CAP_LIST = 0x10
-# I/O space, memory space, bus master, INTx disable
-PCI_COMMAND_WRITABLE = 0x0001 | 0x0002 | 0x0004 | 0x0400
+PCI_COMMAND_IO = 0x0001
+PCI_COMMAND_MEMORY = 0x0002
+PCI_COMMAND_MASTER = 0x0004
+PCI_COMMAND_SERR = 0x0100
+PCI_COMMAND_INTX_DISABLE = 0x0400
+PCI_COMMAND_WRITABLE = (
+    PCI_COMMAND_IO
+    | PCI_COMMAND_MEMORY
+    | PCI_COMMAND_MASTER
+    | PCI_COMMAND_SERR
+    | PCI_COMMAND_INTX_DISABLE
+)
 
 MSIX_CAP_OFFSET = 0x40
 PCI_MSIX_FLAGS = 2  # Message Control, relative to the capability
@@ -96,22 +116,28 @@ class VectorDelivered:
 Event = BarRelocated | VectorDelivered
 
 
+@dataclass(frozen=True, slots=True)
+class Access(Detail):
+    """A refused config access: its offset and size."""
+
+    offset: int
+    size: int
+
+
 def check_access(offset: int, size: int) -> None:
     """Raise the config access error for a bad (offset, size), unaligned first."""
-    if size not in ACCESS_SIZES or offset % size:
+    if size not in ACCESS_SIZES or offset % 4 + size > 4:
         raise VfioError(
             ErrorId.CONFIG_UNALIGNED,
             f"config access of size {size} at {offset:#x}: size must be 1, 2 or 4 and the"
-            " offset a multiple of it",
-            offset=offset,
-            size=size,
+            " access must stay inside one dword",
+            Access(offset, size),
         )
     if offset < 0 or offset + size > CONFIG_SPACE_SIZE:
         raise VfioError(
             ErrorId.CONFIG_OUT_OF_RANGE,
             f"config access {offset:#x}+{size} passes the {CONFIG_SPACE_SIZE}-byte config space",
-            offset=offset,
-            size=size,
+            Access(offset, size),
         )
 
 
@@ -124,18 +150,42 @@ class ConfigSpace:
         device_id: int = DEFAULT_DEVICE_ID,
         class_code: int = DEFAULT_CLASS,
     ) -> None:
+        self._ids = (vendor_id, device_id, class_code)
+        self._bars: dict[int, BarSpec] = {}
+        self._rom: RomSpec | None = None
+        self._msix: Msix | None = None
+        self._msix_location = (0, 0, 0, 0)
+        self._power_on()
+
+    def _power_on(self) -> None:
+        """Every register at its power-on value, for the members declared so far."""
         self._value = bytearray(CONFIG_SPACE_SIZE)
         self._wmask = bytearray(CONFIG_SPACE_SIZE)
-        self._bars: dict[int, BarSpec] = {}
         self._bar_address: dict[int, int] = {}
-        self._rom: RomSpec | None = None
         self._rom_address = 0
-        self._msix: Msix | None = None
+        vendor_id, device_id, class_code = self._ids
         self._set(PCI_VENDOR_ID, 2, vendor_id)
         self._set(PCI_DEVICE_ID, 2, device_id)
         self._set(PCI_COMMAND, 2, 0, PCI_COMMAND_WRITABLE)
         self._set(PCI_CLASS_PROG, 3, class_code)
+        self._set(PCI_CACHE_LINE_SIZE, 1, 0, 0xFF)
         self._set(PCI_HEADER_TYPE, 1, 0)
+        self._set(PCI_INTERRUPT_LINE, 1, 0, 0xFF)
+        for spec in self._bars.values():
+            self._expose_bar(spec)
+        if self._rom is not None:
+            self._expose_rom(self._rom)
+        if self._msix is not None:
+            self._expose_msix(self._msix.vectors, *self._msix_location)
+
+    def reset(self) -> None:
+        """Function-level reset: every register back to its power-on value (PCIe §6.6.2).
+
+        BARs and the ROM read as after declaration (address 0, not placed), Command is 0,
+        Cache Line Size and Interrupt Line are 0. MSI-X state lives in `Msix`, which the
+        device resets beside this.
+        """
+        self._power_on()
 
     # -- raw register bytes ----------------------------------------------------------------
 
@@ -152,6 +202,9 @@ class ConfigSpace:
     def add_bar(self, spec: BarSpec) -> None:
         """Expose a BAR: type bits read-only, address bits writable down to its size."""
         self._bars[spec.index] = spec
+        self._expose_bar(spec)
+
+    def _expose_bar(self, spec: BarSpec) -> None:
         self._bar_address[spec.index] = 0
         mask = spec.address_mask
         self._set(bar_config_offset(spec.index), 4, spec.register(0) & DWORD, mask & DWORD)
@@ -161,6 +214,9 @@ class ConfigSpace:
     def add_rom(self, spec: RomSpec) -> None:
         """Expose the expansion ROM register at 0x30."""
         self._rom = spec
+        self._expose_rom(spec)
+
+    def _expose_rom(self, spec: RomSpec) -> None:
         self._rom_address = 0
         self._set(ROM_CONFIG_OFFSET, 4, spec.register(0), spec.address_mask | ROM_ENABLE)
 
@@ -169,6 +225,12 @@ class ConfigSpace:
     ) -> None:
         """Expose the MSI-X capability at `MSIX_CAP_OFFSET`."""
         self._msix = msix
+        self._msix_location = (table_bar, table_offset, pba_bar, pba_offset)
+        self._expose_msix(msix.vectors, *self._msix_location)
+
+    def _expose_msix(
+        self, vectors: int, table_bar: int, table_offset: int, pba_bar: int, pba_offset: int
+    ) -> None:
         cap = MSIX_CAP_OFFSET
         status = self._get(PCI_STATUS, 2) | PCI_STATUS_CAP_LIST
         self._set(PCI_STATUS, 2, status)
@@ -176,7 +238,7 @@ class ConfigSpace:
         self._set(cap, 1, MSIX_CAP_ID)
         self._set(cap + 1, 1, 0)  # last capability
         control_mask = PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE
-        self._set(cap + PCI_MSIX_FLAGS, 2, msix.vectors - 1, control_mask)
+        self._set(cap + PCI_MSIX_FLAGS, 2, vectors - 1, control_mask)
         self._set(cap + PCI_MSIX_TABLE, 4, table_offset | table_bar)
         self._set(cap + PCI_MSIX_PBA, 4, pba_offset | pba_bar)
 
@@ -206,6 +268,11 @@ class ConfigSpace:
     def rom_address(self) -> int:
         """The guest address of the ROM (0 when absent or not placed)."""
         return self._rom_address
+
+    @property
+    def command(self) -> int:
+        """The Command register as the guest reads it."""
+        return self._get(PCI_COMMAND, 2)
 
     @property
     def rom_enabled(self) -> bool:
@@ -244,6 +311,9 @@ class ConfigSpace:
             return self._bar_written(dword, value if size == 4 else None)
         if dword == ROM_CONFIG_OFFSET:
             return self._rom_written(value if size == 4 else None)
+        if self._msix is not None and dword == PCI_COMMAND:
+            sent = self._msix.set_bus_master(bool(self.command & PCI_COMMAND_MASTER))
+            return tuple(VectorDelivered(message) for message in sent)
         if self._msix is not None and dword == MSIX_CAP_OFFSET:
             control = self._get(MSIX_CAP_OFFSET + PCI_MSIX_FLAGS, 2)
             sent = self._msix.set_control(

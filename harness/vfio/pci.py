@@ -6,7 +6,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import Detail, ErrorId, VfioError
 
 BAR_COUNT = 6
 BAR0_CONFIG_OFFSET = 0x10
@@ -36,9 +36,20 @@ class Region(enum.IntEnum):
     VGA = 8
 
 
-def _bdf_error(text: str, message: str, **values: object) -> VfioError:
+@dataclass(frozen=True, slots=True)
+class BadBdf(Detail):
+    """What is wrong with a BDF: its text (when parsed), the field at fault and its value."""
+
+    text: str | None = None
+    field: str | None = None
+    value: int | None = None
+
+
+def _bdf_error(
+    text: str, message: str, field: str | None = None, value: int | None = None
+) -> VfioError:
     return VfioError(
-        ErrorId.DEVICE_INVALID_BDF, f"invalid BDF {text!r}: {message}", text=text, **values
+        ErrorId.DEVICE_INVALID_BDF, f"invalid BDF {text!r}: {message}", BadBdf(text, field, value)
     )
 
 
@@ -58,8 +69,7 @@ class Bdf:
                 raise VfioError(
                     ErrorId.DEVICE_INVALID_BDF,
                     f"BDF {field} {value!r} is outside 0..{limit:#x}",
-                    field=field,
-                    value=value,
+                    BadBdf(None, field, value if isinstance(value, int) else None),
                 )
 
     @classmethod
@@ -75,17 +85,12 @@ class Bdf:
                 fields[field] = 0
                 continue
             if digits == "":
-                raise _bdf_error(text, f"empty {field} field", field=field)
+                raise _bdf_error(text, f"empty {field} field", field)
             if _HEX.fullmatch(digits) is None:
-                raise _bdf_error(text, f"{field} {digits!r} is not hex", field=field)
+                raise _bdf_error(text, f"{field} {digits!r} is not hex", field)
             value = int(digits, 16)
             if value > limit:
-                raise _bdf_error(
-                    text,
-                    f"{field} {value:#x} is above {limit:#x}",
-                    field=field,
-                    value=value,
-                )
+                raise _bdf_error(text, f"{field} {value:#x} is above {limit:#x}", field, value)
             fields[field] = value
         return cls(**fields)
 

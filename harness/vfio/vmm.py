@@ -11,18 +11,26 @@ nothing new.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from harness.vfio.bars import Placement, Window, WindowKind, Windows
 from harness.vfio.catalog import ErrorId, VfioError
-from harness.vfio.device import Device
+from harness.vfio.device import Device, HostSpace
 from harness.vfio.dma import Container
+from harness.vfio.pci import Bdf
 
 
 class Vmm:
-    """Guest windows plus the device -> container attachments."""
+    """Guest windows, the devices' host side, and the device -> container attachments."""
 
-    def __init__(self, windows: dict[WindowKind, Window] | None = None) -> None:
+    def __init__(self, windows: Mapping[WindowKind, Window] | None = None) -> None:
         self.windows = Windows(windows)
+        self.host = HostSpace()
         self._attached: dict[Device, Container] = {}
+
+    def new_device(self, bdf: Bdf | None) -> Device:
+        """A device of this VMM: its host BAR addresses are distinct from every other's."""
+        return Device(bdf, host=self.host)
 
     def set_window(self, kind: WindowKind, window: Window) -> None:
         """Replace a guest allocation window."""
@@ -36,7 +44,6 @@ class Vmm:
             raise VfioError(
                 ErrorId.DEVICE_ATTACH_ALREADY_ATTACHED,
                 f"device {device.bdf!s} is already attached to a container{same}",
-                device=device,
             )
         container.reserve(device.reserved_regions)
         self._attached[device] = container

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
+from harness.backend import CoreDefaults
 from harness.cli import main
 from harness.discovery import Scenario
 from harness.runner import run_scenario
+from harness.sessions import open_backend
 
 V1COUNT = "diff_planted:V1MiscountsBytes"
 ARGS = ["--areas", "dma", "--seed", "1", "--budget", "300"]
@@ -36,8 +39,9 @@ def test_a_divergence_exits_1_and_writes_a_file_that_reproduces_it(
     assert [f.name for f in files] == ["planted-v1count-unmap-ok-vs-other-value.vfio"]
     assert f"{files[0]} (created)" in out
     scenario = Scenario(files[0].stem, (files[0],), tmp_path)
-    assert not run_scenario(scenario, backend="model").outcome.failed
-    assert run_scenario(scenario, backend=V1COUNT).outcome.failed
+    model = open_backend("model", CoreDefaults())
+    assert not run_scenario(scenario, session=model).outcome.failed
+    assert run_scenario(scenario, session=open_backend(V1COUNT, CoreDefaults())).outcome.failed
 
 
 def test_the_same_seed_and_budget_write_the_same_files(
@@ -113,3 +117,17 @@ def test_budget_and_time_cannot_both_be_given(capsys: pytest.CaptureFixture[str]
         diff("--against", "model", "--budget", "5", "--time", "5")
     assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_without_hypothesis_diff_is_a_usage_error_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [
+        m for m in sys.modules if m == "hypothesis" or m.startswith(("hypothesis.", "harness.diff"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # what an absent package looks like
+    assert diff("--against", "model") == 2
+    err = capsys.readouterr().err
+    assert "error: diff needs Hypothesis, which is not installed" in err
+    assert "pip install 'vfio-harness[diff]'" in err

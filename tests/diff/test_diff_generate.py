@@ -17,9 +17,9 @@ from hypothesis.errors import NoSuchExample
 from harness.diff import generate
 from harness.diff import program as p
 from harness.diff.generate import AREAS, MSI_END, MSI_FIRST, TOP, programs
-from harness.diff.sessions import BACKEND_METHODS
+from harness.sessions import BACKEND_METHODS
 
-V1_METHODS = BACKEND_METHODS - {
+V1_METHODS = frozenset(BACKEND_METHODS) - {
     "mmio_read",
     "mmio_write",
     "device_reset",

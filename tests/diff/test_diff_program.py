@@ -16,11 +16,11 @@ from hypothesis import given
 from annotations.annotation import Output
 from harness.diff import program as p
 from harness.diff.generate import AREAS, programs
-from harness.diff.sessions import BACKEND_METHODS
 from harness.model import ModelBackend
 from harness.scenario import Checker, parse, run
+from harness.sessions import BACKEND_METHODS
 
-V1_METHODS = BACKEND_METHODS - {
+V1_METHODS = frozenset(BACKEND_METHODS) - {
     "mmio_read",
     "mmio_write",
     "device_reset",

@@ -13,18 +13,18 @@ from harness.diff import program as p
 from harness.diff import regression
 from harness.diff.compare import Shape, compare
 from harness.diff.search import Found, Limits
-from harness.diff.sessions import ClassSession
 from harness.diff.verify import check_file
 from harness.discovery import Scenario
 from harness.model import ModelBackend
-from harness.runner import load_backend, run_scenario
+from harness.runner import run_scenario
+from harness.sessions import open_backend
 
 OVERLAP = "diff_planted:OverlapByOnePage"
 V1COUNT = "diff_planted:V1MiscountsBytes"
 
 
 def found_for(program: p.Program, target: str) -> Found:
-    comparison = compare(program, ModelBackend(), load_backend(target, CoreDefaults()))
+    comparison = compare(program, ModelBackend(), open_backend(target, CoreDefaults()).fresh())
     shape = comparison.divergence
     assert shape is not None
     return Found(shape, comparison, sequence=12, first_size=20)
@@ -153,22 +153,22 @@ def test_a_written_file_passes_on_the_model_and_fails_on_the_target_at_its_line(
     tmp_path: Path, program: p.Program, target: str
 ) -> None:
     found = found_for(program, target)
-    side = provenance(target, load_backend(target, CoreDefaults()).name)
+    side = provenance(target, open_backend(target, CoreDefaults()).name)
     path = tmp_path / regression.file_name(found, side.target)
     rendered = regression.render(found, side, str(path))
     assert regression.write(path, rendered.text) is regression.Written.CREATED
 
-    on_model = run_scenario(scenario_at(path), backend="model")
+    on_model = run_scenario(scenario_at(path), session=open_backend("model", CoreDefaults()))
     assert not on_model.outcome.failed, on_model.outcome.findings
-    on_target = run_scenario(scenario_at(path), backend=target)
+    on_target = run_scenario(scenario_at(path), session=open_backend(target, CoreDefaults()))
     assert on_target.outcome.failed
     assert {f.line for f in on_target.outcome.findings} == {rendered.line}
 
     check = check_file(
         str(path),
         rendered.text,
-        ClassSession("model", CoreDefaults()),
-        ClassSession(target, CoreDefaults()),
+        open_backend("model", CoreDefaults()),
+        open_backend(target, CoreDefaults()),
     )
     assert check.holds(rendered.line)
     assert (check.on_reference(), check.on_target(rendered.line)) == (

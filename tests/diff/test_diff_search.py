@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from diff_planted import OverlapByOnePage, V1MiscountsBytes
 
-from harness.backend import CoreDefaults
+from harness.backend import BackendSession, CoreDefaults
 from harness.diff import program as p
 from harness.diff.compare import ReferenceBroke, Shape
 from harness.diff.search import Limits, Search, Stats
-from harness.diff.sessions import ClassSession
 from harness.model import ModelBackend
+from harness.sessions import open_backend
 
 PLANTED = {
     "overlap": ("diff_planted:OverlapByOnePage", Shape("map", "dma.map.failed:overlap", "ok")),
@@ -19,8 +19,8 @@ PLANTED = {
 }
 
 
-def session(spec: str) -> ClassSession:
-    return ClassSession(spec, CoreDefaults())
+def session(spec: str) -> BackendSession:
+    return open_backend(spec, CoreDefaults())
 
 
 def search(target: str, *, budget: int = 300, seed: int = 1, **kwargs: object) -> Search:
@@ -113,7 +113,7 @@ def test_progress_is_reported_for_each_class_and_at_the_end() -> None:
 
 def test_the_search_uses_only_the_methods_both_backends_implement() -> None:
     target = session(PLANTED["overlap"][0])
-    target.methods = frozenset({"container", "map", "mapped"})
+    target.methods = frozenset({"container", "map", "mapped"})  # type: ignore[misc]
     result = Search(session("model"), target, areas=("dma",), limits=Limits(budget=30))
     assert result.methods == {"container", "map", "mapped"}
     found = result.run_all()

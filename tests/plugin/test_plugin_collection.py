@@ -194,35 +194,6 @@ def test_a_working_folder_removed_by_an_earlier_test_does_not_end_the_session(
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
-def test_no_item_keeps_its_files_after_the_session(
-    pytester: pytest.Pytester, write_scenarios: Write
-) -> None:
-    # White-box: `_sources` holds the files read for a run; nothing may hold them after it,
-    # whether the item ran, was skipped in setup, only set up, or never reached (-x), and even
-    # when a plugin read every item's markers after collection.
-    write_scenarios(
-        {"scenarios/a.vfio": FAILING, "scenarios/b.vfio": PASSING, "scenarios/c.vfio": PASSING}
-    )
-    pytester.makeconftest(
-        """
-        import pytest
-
-        def pytest_collection_finish(session):
-            [item.get_closest_marker("known_bug") for item in session.items]
-
-        def pytest_runtest_setup(item):
-            if item.name == "b":
-                pytest.skip("skipped in setup: its run never comes")
-
-        def pytest_sessionfinish(session):
-            print("KEPT", [i.name for i in session.items if i._sources is not None])
-        """
-    )
-    for args in ((), ("--setup-only",), ("-x",)):
-        result = pytester.runpytest("-s", "-p", "no:randomly", *args)
-        assert "KEPT []" in result.stdout.str(), args
-
-
 def test_syntax_error_fails_only_its_item_with_parser_error(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:

@@ -68,3 +68,37 @@ def test_header_shows_the_effective_options_command_line_over_ini(
             "vfio: projects in force: vfio, model; scenario roots: nearest 'scenarios' folder",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-D", "includeFiles=" + "(" * 600 + "a" + ")" * 600), "*Python cannot compile*"),
+        (("-W", "error", "-D", "includeFiles=[[a]"), "*ambiguous regular expression*"),
+        (("-D", "issueUrl=https://x/{issue:>2000000000}"), "*has a conversion or format spec*"),
+        (("-D", "backend=sys:exit"), "ERROR: -D backend='sys:exit': exit(defaults) failed: "
+         "SystemExit: *"),
+    ],
+)
+def test_hostile_defines_are_usage_errors_not_internal_errors(
+    pytester: pytest.Pytester, write_scenarios: Write, args: tuple[str, ...], message: str
+) -> None:
+    write_scenarios({"scenarios/a.vfio": PASSING})
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message, "hint: *"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_a_backend_class_that_exits_while_it_is_built_is_a_usage_error(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    pytester.makepyfile(exiting="class Exits:\n    def __init__(self, defaults):\n"
+                        "        raise SystemExit('no device')\n")
+    write_scenarios({"scenarios/a.vfio": PASSING})
+    result = pytester.runpytest_subprocess("-Dbackend=exiting:Exits", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: -D backend='exiting:Exits': Exits(defaults) failed: SystemExit: no device"]
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,60 @@ def test_summary_counts_only_scenarios_even_below_a_folder_named_vfio(
     assert pytester.runpytest("--collect-only", "-q", "-m", "vfio_scenario").stdout.lines[0] == (
         "scenarios/pass.vfio::pass"
     )
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_vfio_header_only_in_a_session_that_collected_scenarios(
+    pytester: pytest.Pytester, write_scenarios: Write, workers: tuple[str, ...]
+) -> None:
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    plain = pytester.runpytest_subprocess("test_plain.py", *workers)
+    assert "vfio:" not in plain.stdout.str()
+    write_scenarios({"scenarios/pass.vfio": PASSING})
+    both = pytester.runpytest_subprocess(*workers)
+    assert both.stdout.str().count("vfio: projects in force: vfio, model") == 1
+    quiet = pytester.runpytest_subprocess("-q", *workers)
+    assert "vfio:" not in quiet.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_tb_line_gives_one_line_per_failing_scenario(
+    pytester: pytest.Pytester, write_scenarios: Write, workers: tuple[str, ...]
+) -> None:
+    write_scenarios(
+        {
+            "scenarios/dma/fail.vfio": FAILING,
+            "scenarios/dma/stale.vfio": STALE_BUG,
+            "scenarios/dma/pass.vfio": PASSING,
+        }
+    )
+    result = pytester.runpytest_subprocess("--tb=line", "-p", "no:cacheprovider", *workers)
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "FAILURES" in line)
+    end = next(i for i, line in enumerate(lines) if "vfio scenarios" in line)
+    # pytest-xdist prefixes each failure with the worker's `[gw0] linux -- Python ...` line.
+    failures = sorted(line for line in lines[start + 1 : end] if not line.startswith("[gw"))
+    assert len(failures) == 2, failures
+    assert fnmatch(
+        failures[0],
+        "scenarios/dma/fail.vfio:3: dma.map.failed:overlap — output [[]dma.map.failed:overlap] "
+        "on line 3 is not expected by any annotation: *",
+    )
+    assert fnmatch(
+        failures[1],
+        "scenarios/dma/stale.vfio:3: dma.map.failed:overlap — UnexpectedOutput("
+        "dma.map.failed:overlap, /model/issue/12/) records a known bug *",
+    )
+
+
+def test_short_summary_and_junit_carry_the_first_finding(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    write_scenarios({"scenarios/dma/fail.vfio": FAILING})
+    result = pytester.runpytest("-rf", "--junitxml=out.xml")
+    result.stdout.fnmatch_lines(
+        ["FAILED scenarios/dma/fail.vfio::fail - dma.map.failed:overlap — output*"]
+    )
+    failure = next(ET.parse(pytester.path / "out.xml").iter("failure"))
+    assert failure.attrib["message"].startswith("dma.map.failed:overlap — output [")
+    assert "Additional output:" in (failure.text or "")

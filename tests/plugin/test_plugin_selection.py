@@ -111,9 +111,11 @@ def test_a_group_is_marked_ignored_only_when_every_file_is(
     assert collected(pytester, "-m", "ignored") == ["scenarios/all_file1.vfio::all"]
 
 
-def test_collection_reads_no_file_and_a_run_reads_each_file_once(
+def test_collection_reads_each_file_once_and_a_run_reads_it_once_more(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
+    # Collection reads the annotations (markers and -k names) as mypy's data tests read their
+    # headers; the run reads the files afresh, so it runs them as they are when it begins.
     write_scenarios(CORPUS)
     pytester.makeconftest(
         """
@@ -132,14 +134,11 @@ def test_collection_reads_no_file_and_a_run_reads_each_file_once(
         """
     )
     result = pytester.runpytest_subprocess("--collect-only", "-q", "-s")
-    result.stdout.fnmatch_lines(["OPENED 0", "4 tests collected*"])
-    # -m needs the markers: every scenario's files are read (the group's two files too).
+    result.stdout.fnmatch_lines(["OPENED 5", "IN ALL 5", "4 tests collected*"])
     selected = pytester.runpytest_subprocess("--collect-only", "-q", "-s", "-m", "known_bug")
-    selected.stdout.fnmatch_lines(["OPENED 5", "1/4 tests collected*"])
-    # A run reads the five files once, as each scenario begins (markers and run alike).
+    selected.stdout.fnmatch_lines(["OPENED 5", "IN ALL 5", "1/4 tests collected*"])
     ran = pytester.runpytest_subprocess("-q", "-s", "-p", "no:randomly")
-    ran.stdout.fnmatch_lines(["OPENED 0", "*IN ALL 5*"])
-    # With -m, the selected scenario's file is read again for its run.
+    ran.stdout.fnmatch_lines(["OPENED 5", "*IN ALL 10*"])
     ran = pytester.runpytest_subprocess("-q", "-s", "-p", "no:randomly", "-m", "known_bug")
     ran.stdout.fnmatch_lines(["OPENED 5", "*IN ALL 6*"])
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from harness.backend import CoreDefaults, WindowSpec
-from harness.options import KEYS, OptionError, RunOptions, parse_defines, parse_integer
+from harness.options import KEYS, OptionError, RunOptions, parse_defines
 
 
 def test_no_defines_gives_the_defaults() -> None:
@@ -107,6 +109,17 @@ def test_parse_defines_fails_entry_without_equals() -> None:
         ("issueUrl=https://x/{number}", "unknown placeholder {number}"),
         ("issueUrl=https://x/{project}", "no {issue} placeholder"),
         ("issueUrl=https://x/{issue", "malformed template"),
+        ("issueUrl=https://x/{project:d}/{issue}", "{project} has a conversion or format spec"),
+        ("issueUrl=https://x/{issue:{x}}", "{issue} has a conversion or format spec"),
+        ("issueUrl=https://x/{issue:s}", "{issue} has a conversion or format spec"),
+        ("issueUrl=https://x/{issue:>2000000000}", "{issue} has a conversion or format spec"),
+        ("issueUrl=https://x/{issue!r}", "{issue} has a conversion or format spec"),
+        ("issueUrl=https://x/{issue.real}", "unknown placeholder {issue.real}"),
+        ("issueUrl=https://x/{issue[0]}", "unknown placeholder {issue[0]}"),
+        ("issueUrl=https://x/{}", "unknown placeholder {}"),
+        ("issueUrl=https://x/{0}", "unknown placeholder {0}"),
+        ("includeFiles=" + "(" * 600 + "a" + ")" * 600, "Python cannot compile"),
+        ("includeFiles=[[a]", "ambiguous regular expression (FutureWarning: Possible nested set"),
     ],
 )
 def test_parse_defines_fails_bad_value(entry: str, message: str) -> None:
@@ -123,13 +136,27 @@ def test_option_error_shows_the_value_with_repr() -> None:
     assert str(error) == "-D strict='maybe ': expected true or false\nhint: write strict=false"
 
 
+def test_issue_url_may_write_literal_braces() -> None:
+    template = "https://x/{{tracker}}/{project}/{issue}"
+    assert parse_defines([f"issueUrl={template}"]).issue_url == template
+
+
+def test_include_files_warning_is_a_usage_error_even_when_warnings_are_errors() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as `-W error` sets it
+        with pytest.raises(OptionError) as raised:
+            parse_defines(["includeFiles=[[a]"])
+    assert "FutureWarning" in raised.value.message
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [("4096", 4096), ("0x1000", 4096), ("0X1f", 31), ("0b101", 5), ("1_000", 1000),
      ("4K", 4096), ("2M", 2 << 20), ("1G", 1 << 30), ("1T", 1 << 40)],
 )
-def test_parse_integer_reads_the_scenario_syntax(text: str, value: int) -> None:
-    assert parse_integer(text) == value
+def test_integer_options_read_the_scenario_syntax(text: str, value: int) -> None:
+    defines = ["vfio:mmio64.base=0", f"vfio:mmio64.size={text}"]
+    assert parse_defines(defines).defaults.mmio64.size == value
 
 
 def test_describe_lists_every_key_with_its_value() -> None:

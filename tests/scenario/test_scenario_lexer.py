@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedInput
 from harness.scenario import parse
 from harness.scenario.lexer import ScenarioLexer
 from harness.scenario.nodes import Assert, BarMember, Binary, Compare, DeviceDecl, IntLit, Ref
-from harness.scenario.parse import GRAMMAR
+from harness.scenario.syntax import GRAMMAR
 
 CORPUS = sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("*.vfio"))
 

@@ -1,17 +1,14 @@
 """The runner: files read and parsed, multi-file scenarios on one state, unreadable files,
-syntax errors, and backends loaded by name."""
+and syntax errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from annotations.outcome import FindingKind, Verdict
 from harness.backend import CoreDefaults
 from harness.discovery import Scenario
-from harness.model import ModelBackend
-from harness.runner import BackendError, load_backend, run_scenario
+from harness.runner import run_scenario
 
 
 def scenario(tmp_path: Path, files: dict[str, str | bytes]) -> Scenario:
@@ -186,28 +183,3 @@ def test_defaults_reach_the_backend(tmp_path: Path) -> None:
     defaults = CoreDefaults(pgsize=64 << 10)
     result = run_scenario(scenario(tmp_path, {"a.vfio": text}), defaults=defaults)
     assert result.outcome.verdict is Verdict.PASSED
-
-
-def test_load_backend_builds_the_model_and_import_paths() -> None:
-    assert isinstance(load_backend("model", CoreDefaults()), ModelBackend)
-    backend = load_backend("harness.model:ModelBackend", CoreDefaults(limit=3))
-    assert isinstance(backend, ModelBackend) and backend.name == "model"
-
-
-@pytest.mark.parametrize(
-    ("spec", "message"),
-    [
-        ("kernel", "not a backend name"),
-        ("harness.model:", "not a backend name"),
-        ("no_such_module_xyz:Backend", "cannot import module 'no_such_module_xyz'"),
-        ("harness.model:Nope", "module 'harness.model' has no class 'Nope'"),
-        ("harness.backend:WindowSpec", "WindowSpec(defaults) failed: TypeError"),
-        ("harness.backend:CoreDefaults", "CoreDefaults lacks name, alloc"),
-    ],
-)
-def test_load_backend_fails_with_message_and_hint(spec: str, message: str) -> None:
-    with pytest.raises(BackendError) as info:
-        load_backend(spec, CoreDefaults())
-    assert info.value.message.startswith(message)
-    assert info.value.hint
-    assert info.value.spec == spec

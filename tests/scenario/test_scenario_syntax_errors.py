@@ -218,7 +218,7 @@ def test_any_bdf_text_parses_for_the_backend_to_judge() -> None:
 
 
 def _rule_names() -> set[str]:
-    from harness.scenario.parse import parser
+    from harness.scenario.syntax import parser
 
     english = {"comparison", "shift", "check", "call", "start"}  # words a message may use
     return {str(rule.origin.name) for rule in parser().rules} - english
@@ -254,7 +254,7 @@ def test_messages_never_name_grammar_internals(text: str) -> None:
 
 
 def test_every_terminal_has_words() -> None:
-    from harness.scenario.parse import _PARSER, parser
+    from harness.scenario.syntax import _PARSER, parser
 
     for terminal in parser().terminals:
         assert _PARSER.word(terminal.name) != terminal.name, terminal.name

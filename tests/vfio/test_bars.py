@@ -8,20 +8,23 @@ from vfio_errors import error_of
 from harness.vfio.address import Range
 from harness.vfio.bars import (
     DEFAULT_WINDOWS,
+    WINDOW_END,
     BarKind,
     BarSpec,
+    Declared,
+    Exhausted,
     Member,
     RomSpec,
     Window,
     WindowKind,
     Windows,
     members_of,
+    window_error,
 )
 from harness.vfio.catalog import ErrorId
 from harness.vfio.pci import Region
 
 MB = 1 << 20
-
 
 
 # -- declarations ---------------------------------------------------------------------------
@@ -30,7 +33,7 @@ MB = 1 << 20
 @pytest.mark.parametrize("index", [-1, 6, 7])
 def test_bar_fails_index(index: int) -> None:
     error = error_of(ErrorId.DEVICE_INVALID_BAR_INDEX, BarSpec, index, BarKind.MEM32, 16)
-    assert error.values["index"] == index
+    assert error.detail == Declared(index, 16)
 
 
 def test_bar_fails_index_for_64bit_at_5() -> None:
@@ -133,8 +136,30 @@ def test_window_fails_bad_values() -> None:
 
 
 def test_windows_fail_32bit_window_above_4g() -> None:
-    with pytest.raises(ValueError, match="mmio32"):
-        Windows({WindowKind.MMIO32: Window(0xF000_0000, 1 << 29)})
+    error = error_of(
+        ErrorId.SCENARIO_VALUE_RANGE, Windows, {WindowKind.MMIO32: Window(0xF000_0000, 1 << 29)}
+    )
+    assert "mmio32" in error.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "base", "size", "error"),
+    [
+        (WindowKind.IO, 0x1000, 0xF000, None),  # ends exactly at 0x10000
+        (WindowKind.IO, 0x1000, 0xF001, ErrorId.SCENARIO_VALUE_RANGE),
+        (WindowKind.IO, 0x10000, 0x1000, ErrorId.SCENARIO_VALUE_RANGE),
+        (WindowKind.MMIO32, 0xC000_0000, 1 << 30, None),
+        (WindowKind.MMIO32, 0xC000_0000, (1 << 30) + 1, ErrorId.SCENARIO_VALUE_RANGE),
+        (WindowKind.MMIO64, 2**64 - 0x1000, 0x1000, None),
+        (WindowKind.MMIO64, 0, 0, ErrorId.SCENARIO_BAD_OPTION),
+    ],
+)
+def test_window_rule_bounds_each_window_by_what_its_bars_can_address(
+    kind: WindowKind, base: int, size: int, error: ErrorId | None
+) -> None:
+    found = window_error(kind, base, size)
+    assert (found and found.kind) is error
+    assert base + size <= WINDOW_END[kind] or error is not None
 
 
 def gpu_members() -> tuple[Member, ...]:
@@ -206,8 +231,8 @@ def test_alloc_fails_window_exhausted_and_changes_nothing() -> None:
         Member(Region.BAR3, WindowKind.MMIO32, MB),
     ]
     error = error_of(ErrorId.BAR_ALLOC_WINDOW_EXHAUSTED, windows.allocate, members)
-    assert error.values["window"] is WindowKind.MMIO32
-    assert error.values["region"] is Region.BAR3
+    window = Range(0xC0000000, 0xC01FFFFF)
+    assert error.detail == Exhausted(Region.BAR3, MB, WindowKind.MMIO32, window, 0xC0200000)
     assert windows.cursor(WindowKind.MMIO32) == 0xC0100000
     assert windows.cursor(WindowKind.MMIO64) == 0x100_0000_0000  # the BAR that fitted is undone
 

@@ -11,8 +11,11 @@ from harness.vfio.bars import BarKind, BarSpec, RomSpec
 from harness.vfio.catalog import ErrorId
 from harness.vfio.config_space import (
     MSIX_CAP_OFFSET,
+    PCI_CACHE_LINE_SIZE,
     PCI_CAPABILITY_LIST,
+    PCI_INTERRUPT_LINE,
     PCI_STATUS,
+    Access,
     BarRelocated,
     ConfigSpace,
     VectorDelivered,
@@ -27,9 +30,9 @@ MB = 1 << 20
 MSG_CTRL = MSIX_CAP_OFFSET + 2
 
 
-def gpu() -> Device:
-    """The scenario-language example device."""
-    device = Device(Bdf(0, 1, 0, 0))
+def gpu(vmm: Vmm | None = None) -> Device:
+    """The scenario-language example device (of `vmm`, when given)."""
+    device = Device(Bdf(0, 1, 0, 0)) if vmm is None else vmm.new_device(Bdf(0, 1, 0, 0))
     device.add_bar(BarSpec(0, BarKind.MEM64, 256 * MB, prefetch=True))
     device.add_bar(BarSpec(2, BarKind.MEM32, 16 * MB))
     device.add_bar(BarSpec(4, BarKind.IO, 256))
@@ -38,20 +41,39 @@ def gpu() -> Device:
     return device
 
 
-def allocated() -> Device:
-    device = gpu()
-    Vmm().alloc(device)
+def allocated(vmm: Vmm | None = None) -> Device:
+    vmm = Vmm() if vmm is None else vmm
+    device = gpu(vmm)
+    vmm.alloc(device)
     return device
-
 
 
 # -- access checks --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("offset", "size"), [(0x10, 3), (0x10, 8), (0x11, 2), (0x12, 4), (0, 0)])
+@pytest.mark.parametrize(
+    ("offset", "size"), [(0x10, 3), (0x10, 8), (0x13, 2), (0x12, 4), (0x11, 4), (0, 0)]
+)
 def test_cfg_access_fails_unaligned(offset: int, size: int) -> None:
     error = error_of(ErrorId.CONFIG_UNALIGNED, ConfigSpace().read, offset, size)
-    assert error.values == {"offset": offset, "size": size}
+    assert error.detail == Access(offset, size)
+
+
+@pytest.mark.parametrize("offset", [0x01, 0x05, 0x11, 0x3D])
+def test_cfg_word_access_at_an_odd_offset_inside_a_dword_is_legal(offset: int) -> None:
+    # PCIe config requests carry byte enables for any bytes of one dword; vfio-pci's
+    # vfio_config_do_rw splits such an access into byte accesses.
+    space = ConfigSpace(vendor_id=0xABCD, device_id=0x1234)
+    dword = space.read(offset & ~3)
+    shift = 8 * (offset % 4)
+    assert space.read(offset, 2) == dword >> shift & 0xFFFF
+
+
+def test_cfg_word_write_at_an_odd_offset_goes_through_the_masks() -> None:
+    space = ConfigSpace()
+    space.write(0x05, 0xFFFF, 2)  # Command high byte and Status low byte
+    assert space.read(0x04, 2) == 0x0500  # SERR# (bit 8) and INTx Disable (bit 10) only
+    assert space.read(0x06, 2) == 0
 
 
 @pytest.mark.parametrize(("offset", "size"), [(0x1000, 4), (0x1000, 1), (0xFFFC + 4, 4)])
@@ -61,8 +83,9 @@ def test_cfg_access_fails_out_of_range(offset: int, size: int) -> None:
 
 
 def test_cfg_access_checks_alignment_before_range() -> None:
-    error_of(ErrorId.CONFIG_UNALIGNED, check_access, 0x1001, 2)
+    error_of(ErrorId.CONFIG_UNALIGNED, check_access, 0x1003, 2)
     error_of(ErrorId.CONFIG_UNALIGNED, check_access, 0x1000, 3)
+    error_of(ErrorId.CONFIG_OUT_OF_RANGE, check_access, 0x1001, 2)
 
 
 def test_cfg_last_dword_is_accessible() -> None:
@@ -81,8 +104,19 @@ def test_cfg_write_fails_value_wider_than_size() -> None:
 def test_unimplemented_registers_read_zero_and_ignore_writes() -> None:
     space = ConfigSpace()
     space.write(0x80, 0xFFFFFFFF)
-    space.write(0x3C, 0xFF, 1)
-    assert space.read(0x80) == 0 and space.read(0x3C, 1) == 0
+    space.write(0x3D, 0xFF, 1)  # Interrupt Pin: read-only, 0 for a function without INTx
+    space.write(0x0D, 0xFF, 1)  # Latency Timer: read-only 0 on PCIe
+    assert space.read(0x80) == 0 and space.read(0x3D, 1) == 0 and space.read(0x0D, 1) == 0
+
+
+@pytest.mark.parametrize("offset", [PCI_CACHE_LINE_SIZE, PCI_INTERRUPT_LINE])
+def test_cache_line_size_and_interrupt_line_are_read_write(offset: int) -> None:
+    # QEMU pci_init_wmask: wmask[PCI_CACHE_LINE_SIZE] = wmask[PCI_INTERRUPT_LINE] = 0xff.
+    space = ConfigSpace()
+    space.write(offset, 0x5A, 1)
+    assert space.read(offset, 1) == 0x5A
+    space.write(offset & ~3, 0xFFFFFFFF)
+    assert space.read(offset, 1) == 0xFF
 
 
 def test_read_only_ids_ignore_writes() -> None:
@@ -92,9 +126,12 @@ def test_read_only_ids_ignore_writes() -> None:
 
 
 def test_command_register_keeps_only_writable_bits() -> None:
+    # QEMU pci_init_wmask: I/O, Memory, Bus Master, SERR# Enable, INTx Disable.
     space = ConfigSpace()
     space.write(0x04, 0xFFFF, 2)
-    assert space.read(0x04, 2) == 0x0407
+    assert space.read(0x04, 2) == 0x0507 == space.command
+    space.write(0x04, 0x0002, 2)
+    assert space.command == 0x0002
 
 
 def test_byte_and_word_reads_compose_the_dword() -> None:
@@ -213,7 +250,8 @@ def test_byte_writes_to_a_bar_go_through_the_mask() -> None:
 
 
 def test_guest_reads_never_expose_host_bar_addresses() -> None:
-    devices = [allocated(), allocated()]
+    vmm = Vmm()
+    devices = [allocated(vmm), allocated(vmm)]
     hosts = {
         d.host_address(region)
         for d in devices
@@ -288,6 +326,7 @@ def test_message_control_write_returns_released_messages() -> None:
     device = gpu()
     msix = device.msix
     assert msix is not None
+    device.cfg_write(0x04, 0x0006, 2)  # Memory Space and Bus Master, as a driver sets them
     msix.program(3, 0xFEE00000, 0x41)
     msix.unmask(3)
     msix.raise_irq(3)
@@ -302,3 +341,39 @@ def test_msix_capability_stays_stable_across_bar_writes() -> None:
     device.cfg_write(0x18, 0xFFFFFFFF)
     device.cfg_write(0x10, 0x0)
     assert [device.cfg_read(MSIX_CAP_OFFSET + i) for i in range(0, 12, 4)] == before
+
+
+def test_command_bus_master_drives_msix() -> None:
+    device = gpu()
+    assert device.msix is not None and not device.msix.bus_master
+    device.cfg_write(0x04, 0x0004, 2)
+    assert device.msix.bus_master
+    device.cfg_write(0x04, 0x0000)
+    assert not device.msix.bus_master
+
+
+# -- reset ------------------------------------------------------------------------------------
+
+
+def test_reset_returns_every_register_to_its_power_on_value() -> None:
+    fresh = gpu()
+    power_on = [fresh.cfg_read(offset) for offset in range(0, 0x100, 4)]
+    device = allocated()
+    device.cfg_write(0x04, 0x0507, 2)
+    device.cfg_write(PCI_CACHE_LINE_SIZE, 0x10, 1)
+    device.cfg_write(PCI_INTERRUPT_LINE, 0x0B, 1)
+    device.cfg_write(0x18, 0xFFFFFFFF)  # sizing in progress
+    device.cfg_write(0x30, 0xE0000001)
+    device.cfg_write(MSG_CTRL, 0xC000, 2)
+    device.reset()
+    assert [device.cfg_read(offset) for offset in range(0, 0x100, 4)] == power_on
+    assert device.bar_gpa(0) == device.bar_gpa(2) == device.rom_gpa == 0
+    assert not device.config.rom_enabled
+
+
+def test_reset_config_keeps_the_declared_registers_working() -> None:
+    device = allocated()
+    device.reset()
+    device.cfg_write(0x18, 0xFFFFFFFF)
+    assert device.cfg_read(0x18) == 0xFF000000  # still sizes as the 16M BAR it is
+    assert device.cfg_write(0x18, 0xD0000000) == (BarRelocated(Region.BAR2, 0, 0xD0000000),)

@@ -7,11 +7,11 @@ from vfio_errors import error_of
 
 from harness.vfio.bars import BarKind, BarSpec, RomSpec
 from harness.vfio.catalog import ErrorId
-from harness.vfio.device import Device
+from harness.vfio.device import Device, HostSpace, SlotTaken
+from harness.vfio.mmio import MsixLocation
 from harness.vfio.pci import Bdf, Region
 
 MB = 1 << 20
-
 
 
 @pytest.fixture
@@ -30,17 +30,17 @@ def test_device_reports_bar_sizes_and_zero_when_absent(device: Device) -> None:
 
 def test_add_bar_fails_slot_taken(device: Device) -> None:
     error = error_of(ErrorId.DEVICE_INVALID_BAR_SLOT, device.add_bar, BarSpec(2, BarKind.IO, 4))
-    assert error.values == {"index": 2, "slot": 2, "owner": 2}
+    assert error.detail == SlotTaken(2, 2, 2)
 
 
 def test_add_bar_fails_slot_taken_by_the_high_half_of_a_64bit_bar(device: Device) -> None:
     error = error_of(ErrorId.DEVICE_INVALID_BAR_SLOT, device.add_bar, BarSpec(1, BarKind.MEM32, 16))
-    assert error.values["owner"] == 0
+    assert error.detail == SlotTaken(1, 1, 0)
 
 
 def test_add_bar_fails_64bit_bar_whose_high_slot_is_taken(device: Device) -> None:
     error = error_of(ErrorId.DEVICE_INVALID_BAR_SLOT, device.add_bar, BarSpec(3, BarKind.MEM64, 16))
-    assert error.values["slot"] == 4
+    assert error.detail == SlotTaken(3, 4, 4)
     assert device.bar_size(3) == 0  # nothing added
 
 
@@ -53,7 +53,7 @@ def test_add_rom_fails_second_rom(device: Device) -> None:
 def test_add_msix_sets_up_state(device: Device) -> None:
     msix = device.add_msix(64, table=(2, 0), pba=(2, 0x1000))
     assert device.msix is msix and msix.vectors == 64
-    assert device.msix_location == (2, 0, 2, 0x1000)
+    assert device.msix_location == MsixLocation(2, 0, 2, 0x1000)
 
 
 def test_add_msix_fails_duplicate(device: Device) -> None:
@@ -100,8 +100,11 @@ def test_msix_operations_fail_unsupported_without_msix(device: Device) -> None:
     error_of(ErrorId.MSIX_UNSUPPORTED, device.irq, 0)
 
 
-def test_irq_reaches_msix(device: Device) -> None:
+def test_irq_reaches_msix_once_bus_master_is_enabled(device: Device) -> None:
     msix = device.add_msix(4, table=(2, 0), pba=(2, 0x1000))
+    device.irq(1)
+    assert not msix.pending(1)  # Bus Master Enable is clear at power-on: nothing happens
+    device.cfg_write(0x04, 0x0004, 2)
     device.irq(1)
     assert msix.pending(1)
 
@@ -125,7 +128,8 @@ def test_device_without_bdf_is_usable() -> None:
 
 def test_host_addresses_are_distinct_and_naturally_aligned() -> None:
     sizes = {0: 16, 1: 1 << 31, 2: 1 << 34, 4: 1 << 40}
-    devices = [Device(Bdf(0, 1, 0, f)) for f in range(2)]
+    host = HostSpace()
+    devices = [Device(Bdf(0, 1, 0, f), host=host) for f in range(2)]
     for d in devices:
         for index, size in sizes.items():
             d.add_bar(BarSpec(index, BarKind.MEM32 if size <= 1 << 31 else BarKind.MEM64, size))

@@ -4,10 +4,25 @@
 from __future__ import annotations
 
 import pytest
+from vfio_errors import error_of as fails
 
 from harness.vfio.address import U64_MAX, Hva, Iova, Range
-from harness.vfio.catalog import ErrorId, VfioError
-from harness.vfio.dma import X86_MSI_RESERVED, Container, Mapping, Perm, UnmapMode
+from harness.vfio.catalog import ErrorId
+from harness.vfio.dma import (
+    X86_MSI_RESERVED,
+    Conflict,
+    Container,
+    LimitReached,
+    Mapping,
+    Misaligned,
+    Operand,
+    Perm,
+    UnmapMode,
+    Wraps,
+    address_width_error,
+    limit_error,
+    page_size_error,
+)
 
 PAGE = 0x1000
 MB = 1 << 20
@@ -16,15 +31,6 @@ MB = 1 << 20
 def state(c: Container) -> tuple[tuple[Mapping, ...], int, int]:
     """Everything observable about a container's mappings."""
     return tuple(c), len(c), c.mapped
-
-
-def fails(kind: ErrorId, call: object, *args: object) -> VfioError:
-    """Call and expect a VfioError of `kind`; return it."""
-    assert callable(call)
-    with pytest.raises(VfioError) as caught:
-        call(*args)
-    assert caught.value.kind is kind, caught.value.message
-    return caught.value
 
 
 @pytest.fixture
@@ -50,12 +56,12 @@ def test_map_fails_size_zero(c: Container) -> None:
 
 def test_map_fails_overflow_iova(c: Container) -> None:
     error = fails(ErrorId.DMA_MAP_OVERFLOW, c.map, Iova(U64_MAX - 0xFFF), Hva(0), 2 * PAGE)
-    assert error.values["which"] == "iova"
+    assert error.detail == Wraps("iova", U64_MAX - 0xFFF, 2 * PAGE)
 
 
 def test_map_fails_overflow_vaddr(c: Container) -> None:
     error = fails(ErrorId.DMA_MAP_OVERFLOW, c.map, Iova(0), Hva(U64_MAX - 0xFFF), 2 * PAGE)
-    assert error.values["which"] == "vaddr"
+    assert error.detail == Wraps("vaddr", U64_MAX - 0xFFF, 2 * PAGE)
 
 
 def test_map_fails_no_access(c: Container) -> None:
@@ -77,8 +83,7 @@ def test_map_allows_write_only_and_read_only(c: Container) -> None:
 )
 def test_map_fails_misaligned(c: Container, iova: int, vaddr: int, size: int, which: str) -> None:
     error = fails(ErrorId.DMA_MAP_MISALIGNED, c.map, Iova(iova), Hva(vaddr), size)
-    assert error.values["which"] == which
-    assert error.values["pgsize"] == PAGE
+    assert error.detail == Misaligned(which, 0x800, PAGE)
 
 
 def test_map_alignment_follows_the_container_page_size() -> None:
@@ -91,8 +96,7 @@ def test_map_fails_overlap_and_carries_both_ranges(c: Container) -> None:
     c.map(Iova(0x10000), Hva(0), 0x4000)
     before = state(c)
     error = fails(ErrorId.DMA_MAP_OVERLAP, c.map, Iova(0x13000), Hva(0), 0x2000)
-    assert error.values["range"] == Range(0x13000, 0x14FFF)
-    assert error.values["existing"] == Range(0x10000, 0x13FFF)
+    assert error.detail == Conflict(Range(0x13000, 0x14FFF), Range(0x10000, 0x13FFF))
     assert "0x13000" in error.message and "0x10000" in error.message
     assert state(c) == before
 
@@ -131,7 +135,7 @@ def test_map_fails_limit_exceeded() -> None:
     c.map(Iova(0), Hva(0), PAGE)
     c.map(Iova(PAGE), Hva(0), PAGE)
     error = fails(ErrorId.DMA_MAP_LIMIT_EXCEEDED, c.map, Iova(2 * PAGE), Hva(0), PAGE)
-    assert error.values["limit"] == 2
+    assert error.detail == LimitReached(Range(2 * PAGE, 3 * PAGE - 1), 2)
     assert c.avail == 0 and len(c) == 2
 
 
@@ -144,7 +148,7 @@ def test_map_failure_does_not_use_up_an_entry() -> None:
 
 def test_map_fails_out_of_range_in_msi_window(c: Container) -> None:
     error = fails(ErrorId.DMA_MAP_OUT_OF_RANGE, c.map, Iova(0xFEE00000), Hva(0), PAGE)
-    assert error.values["reserved"] == X86_MSI_RESERVED[0]
+    assert error.detail == Conflict(Range(0xFEE00000, 0xFEE00FFF), X86_MSI_RESERVED[0])
 
 
 def test_map_fails_out_of_range_when_spanning_the_msi_window(c: Container) -> None:
@@ -224,9 +228,73 @@ def test_valid_ranges_exclude_the_msi_window(c: Container) -> None:
     assert c.valid_ranges() == (Range(0, 0xFEDFFFFF), Range(0xFEF00000, U64_MAX))
 
 
-def test_container_fails_bad_page_size() -> None:
-    with pytest.raises(ValueError, match="power of two"):
-        Container(pgsize=3000)
+def test_container_fails_page_size_not_a_power_of_two_as_bad_option() -> None:
+    error = fails(ErrorId.SCENARIO_BAD_OPTION, Container, pgsize=3000)
+    assert "power of two" in error.message
+
+
+@pytest.mark.parametrize("pgsize", [1, 0x800, 1 << 31])
+def test_container_fails_page_size_outside_4k_to_1g_as_value_range(pgsize: int) -> None:
+    # type1 folds IOMMU page sizes below PAGE_SIZE into PAGE_SIZE (vfio_update_pgsize_bitmap).
+    fails(ErrorId.SCENARIO_VALUE_RANGE, Container, pgsize=pgsize)
+
+
+@pytest.mark.parametrize("pgsize", [0x1000, 0x10000, 0x200000, 1 << 30])
+def test_page_size_rule_accepts_powers_of_two_from_4k_to_1g(pgsize: int) -> None:
+    assert page_size_error(pgsize) is None
+    assert Container(pgsize=pgsize).pgsize == pgsize
+
+
+@pytest.mark.parametrize(
+    ("aw", "ok"), [(31, False), (32, True), (39, True), (64, True), (65, False)]
+)
+def test_address_width_rule_is_32_to_64(aw: int, ok: bool) -> None:
+    error = address_width_error(aw)
+    assert (error is None) is ok
+    if not ok:
+        assert error is not None and error.kind is ErrorId.SCENARIO_VALUE_RANGE
+        fails(ErrorId.SCENARIO_VALUE_RANGE, Container, aw=aw)
+
+
+def test_limit_rule_is_an_unsigned_int() -> None:
+    assert limit_error(0) is None and limit_error(2**32 - 1) is None
+    fails(ErrorId.SCENARIO_VALUE_RANGE, Container, limit=2**32)
+    fails(ErrorId.SCENARIO_VALUE_RANGE, Container, limit=-1)
+
+
+# -- address width (aw) -----------------------------------------------------------------------
+
+
+def test_map_fails_out_of_range_above_the_address_width() -> None:
+    c = Container(aw=39)
+    top = 1 << 39
+    c.map(Iova(top - PAGE), Hva(0), PAGE)  # the last page below 2^39 maps
+    before = state(c)
+    error = fails(ErrorId.DMA_MAP_OUT_OF_RANGE, c.map, Iova(top), Hva(0), PAGE)
+    assert error.detail == Conflict(Range(top, top + PAGE - 1), Range(top, U64_MAX))
+    assert "39-bit" in error.message
+    assert state(c) == before
+    crossing = Container(aw=39)  # a range that starts below 2^39 and ends above it
+    fails(ErrorId.DMA_MAP_OUT_OF_RANGE, crossing.map, Iova(top - PAGE), Hva(0), 2 * PAGE)
+
+
+def test_map_checks_the_address_width_after_overlap_and_limit() -> None:
+    # vfio_dma_do_map: vfio_find_dma (EEXIST), dma_avail (ENOSPC), then the iova list (EINVAL).
+    c = Container(aw=32, limit=1)
+    c.map(Iova(0), Hva(0), PAGE)
+    fails(ErrorId.DMA_MAP_OVERLAP, c.map, Iova(0), Hva(0), 1 << 33)
+    fails(ErrorId.DMA_MAP_LIMIT_EXCEEDED, c.map, Iova(1 << 32), Hva(0), PAGE)
+
+
+def test_unmap_is_not_checked_against_the_address_width() -> None:
+    c = Container(aw=39)
+    assert c.unmap(Iova(1 << 40), PAGE) == 0
+
+
+def test_valid_ranges_end_at_the_aperture() -> None:
+    c = Container(aw=32)
+    assert c.valid_ranges() == (Range(0, 0xFEDFFFFF), Range(0xFEF00000, 0xFFFFFFFF))
+    assert Container(aw=32, reserved=()).valid_ranges() == (Range(0, 0xFFFFFFFF),)
 
 
 def test_mapping_fails_bad_values() -> None:
@@ -268,7 +336,7 @@ def test_unmap_fails_size_zero(c: Container) -> None:
 @pytest.mark.parametrize(("iova", "size", "which"), [(0x800, PAGE, "iova"), (0, 0x800, "size")])
 def test_unmap_fails_misaligned(c: Container, iova: int, size: int, which: str) -> None:
     error = fails(ErrorId.DMA_UNMAP_MISALIGNED, c.unmap, Iova(iova), size)
-    assert error.values["which"] == which
+    assert error.detail == Misaligned(which, 0x800, PAGE)
 
 
 def test_unmap_fails_overflow(c: Container) -> None:
@@ -287,8 +355,7 @@ def test_unmap_fails_bisects_mapping_at_first_byte(c: Container) -> None:
     c.map(Iova(0x10000), Hva(0), 0x4000)
     before = state(c)
     error = fails(ErrorId.DMA_UNMAP_BISECTS_MAPPING, c.unmap, Iova(0x11000), 0x10000)
-    assert error.values["mapping"] == Range(0x10000, 0x13FFF)
-    assert error.values["range"] == Range(0x11000, 0x20FFF)
+    assert error.detail == Conflict(Range(0x11000, 0x20FFF), Range(0x10000, 0x13FFF))
     assert state(c) == before
 
 
@@ -313,6 +380,18 @@ def test_unmap_all_removes_everything(c: Container) -> None:
     assert c.unmap_all() == 3 * PAGE
     assert len(c) == 0 and c.mapped == 0 and c.avail == c.limit
     assert c.unmap_all() == 0
+
+
+@pytest.mark.parametrize(("iova", "size", "which"), [(PAGE, 0, "iova"), (0, PAGE, "size")])
+def test_unmap_all_fails_with_a_range_and_removes_nothing(
+    c: Container, iova: int, size: int, which: str
+) -> None:
+    # vfio_iommu_type1_unmap_dma: VFIO_DMA_UNMAP_FLAG_ALL with a non-zero iova or size is EINVAL.
+    c.map(Iova(0x10000), Hva(0), PAGE)
+    error = fails(ErrorId.DMA_UNMAP_ALL_WITH_RANGE, c.unmap_all, iova, size)
+    assert error.detail == Operand(which, PAGE)
+    assert len(c) == 1
+    assert c.unmap_all(0, 0) == PAGE
 
 
 def test_map_unmap_remap_restores_the_entry(c: Container) -> None:
@@ -377,7 +456,6 @@ def test_reserve_fails_conflict_naming_mapping_and_range() -> None:
     c = Container(reserved=())
     c.map(Iova(0xFEE01000), Hva(0), PAGE)
     error = fails(ErrorId.DEVICE_ATTACH_CONFLICT, c.reserve, X86_MSI_RESERVED)
-    assert error.values["existing"] == Range(0xFEE01000, 0xFEE01FFF)
-    assert error.values["range"] == X86_MSI_RESERVED[0]
+    assert error.detail == Conflict(X86_MSI_RESERVED[0], Range(0xFEE01000, 0xFEE01FFF))
     assert "0xfee01000" in error.message and "0xfee00000" in error.message
     assert c.reserved == ()

@@ -12,7 +12,6 @@ from harness.vfio.catalog import ErrorId
 MB = 1 << 20
 
 
-
 @pytest.fixture
 def b() -> ModelBackend:
     backend = ModelBackend()
@@ -42,13 +41,35 @@ def test_container_uses_run_defaults_unless_given() -> None:
     assert backend.unmap("c", 0xFEE00000, 0x10000) == 0x10000
 
 
-def test_container_fails_bad_page_size_as_bad_option() -> None:
+def test_container_fails_page_size_not_a_power_of_two_as_bad_option() -> None:
     error_of(ErrorId.SCENARIO_BAD_OPTION, ModelBackend().container, "c", pgsize=3000)
 
 
-def test_window_fails_bad_values_as_bad_option() -> None:
+def test_container_fails_page_size_below_4k_as_value_range() -> None:
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, ModelBackend().container, "c", pgsize=2048)
+
+
+def test_container_takes_the_address_width_from_the_run_unless_given() -> None:
+    backend = ModelBackend(CoreDefaults(aw=39))
+    backend.container("c")
+    backend.container("d", aw=48)
+    error_of(ErrorId.DMA_MAP_OUT_OF_RANGE, backend.map, "c", 1 << 39, 0, 0x1000)
+    backend.map("d", 1 << 39, 0, 0x1000)
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, backend.container, "e", aw=16)
+
+
+def test_window_fails_size_zero_as_bad_option() -> None:
     error_of(ErrorId.SCENARIO_BAD_OPTION, ModelBackend().window, "io", 0x1000, 0)
-    error_of(ErrorId.SCENARIO_BAD_OPTION, ModelBackend().window, "mmio32", 0xF0000000, 1 << 30)
+
+
+def test_window_fails_ending_past_its_address_space_as_value_range() -> None:
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, ModelBackend().window, "mmio32", 0xF0000000, 1 << 30)
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, ModelBackend().window, "io", 0xF000, 0x1001)
+    ModelBackend().window("io", 0xF000, 0x1000)
+
+
+def test_default_windows_ending_past_their_space_fail_value_range() -> None:
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, ModelBackend, CoreDefaults(io=WindowSpec(0, 1 << 17)))
 
 
 def test_map_unmap_and_container_attributes(b: ModelBackend) -> None:
@@ -119,19 +140,24 @@ def test_cfg_read_and_write(b: ModelBackend) -> None:
     b.alloc("gpu0")
     b.cfg_write("gpu0", 0x18, 0xFFFFFFFF)
     assert b.cfg_read("gpu0", 0x18) == 0xFF000000
-    error_of(ErrorId.CONFIG_UNALIGNED, b.cfg_read, "gpu0", 0x19, 2)
+    assert b.cfg_read("gpu0", 0x19, 2) == 0x0000  # inside one dword: legal
+    error_of(ErrorId.CONFIG_UNALIGNED, b.cfg_read, "gpu0", 0x1B, 2)
     error_of(ErrorId.CONFIG_OUT_OF_RANGE, b.cfg_write, "gpu0", 0x1000, 0, 4)
 
 
 def test_msix_flow(b: ModelBackend) -> None:
+    b.cfg_write("gpu0", 0x04, 0x0006, 2)  # Memory Space and Bus Master, as a driver sets them
+    assert b.command("gpu0") == 0x0006
     b.msix_entry("gpu0", 3, 0xFEE00000, 0x4041)
     assert b.msix_configured("gpu0") == 1
     b.msix_unmask("gpu0", 3)
     assert not b.msix_masked("gpu0", 3)
     b.irq("gpu0", 3)
     assert b.msix_pending("gpu0", 3) and b.msix_delivered("gpu0", 3) == 0
+    error_of(ErrorId.SCENARIO_EVAL, b.msix_last_addr, "gpu0", 3)
     b.msix_enable("gpu0", True)
     assert b.msix_enabled("gpu0") and b.msix_delivered("gpu0", 3) == 1
+    assert (b.msix_last_addr("gpu0", 3), b.msix_last_data("gpu0", 3)) == (0xFEE00000, 0x4041)
     b.msix_fmask("gpu0", True)
     assert b.msix_function_masked("gpu0")
     b.msix_mask("gpu0", 3)
@@ -181,3 +207,44 @@ def test_values_wider_than_their_field_fail_value_range(b: ModelBackend) -> None
 
 def test_container_fails_unknown_reserved_as_bad_option() -> None:
     error_of(ErrorId.SCENARIO_BAD_OPTION, ModelBackend().container, "c", reserved="arm")  # type: ignore[arg-type]
+
+
+def test_unmap_all_fails_with_a_non_zero_range(b: ModelBackend) -> None:
+    b.map("c0", 0, 0, 0x1000)
+    error_of(ErrorId.DMA_UNMAP_ALL_WITH_RANGE, b.unmap_all, "c0", iova=0x1000)
+    error_of(ErrorId.DMA_UNMAP_ALL_WITH_RANGE, b.unmap_all, "c0", size=0x1000)
+    assert b.unmap_all("c0", iova=0, size=0) == 0x1000
+
+
+def test_mmio_reaches_the_bars_once_memory_space_is_on(b: ModelBackend) -> None:
+    assert b.mmio_read("gpu0", 0, 0x100) == 0xFFFFFFFF  # decode off: master abort
+    b.cfg_write("gpu0", 0x04, 0x0003, 2)
+    b.mmio_write("gpu0", 0, 0x100, 0x1234_5678_9ABC_DEF0, 8)
+    assert b.mmio_read("gpu0", 0, 0x104) == 0x1234_5678
+    b.mmio_write("gpu0", 4, 0x10, 0xAB, 1)
+    assert b.mmio_read("gpu0", 4, 0x10, 1) == 0xAB
+    error_of(ErrorId.MMIO_NO_BAR, b.mmio_read, "gpu0", 1, 0)
+    error_of(ErrorId.SCENARIO_VALUE_RANGE, b.mmio_write, "gpu0", 0, 0, 0x100, 1)
+
+
+def test_mmio_programs_the_msix_table(b: ModelBackend) -> None:
+    b.cfg_write("gpu0", 0x04, 0x0006, 2)
+    b.mmio_write("gpu0", 2, 3 * 16, 0xFEE00000)
+    b.mmio_write("gpu0", 2, 3 * 16 + 8, 0x4041)
+    b.mmio_write("gpu0", 2, 3 * 16 + 12, 0)
+    assert b.msix_configured("gpu0") == 1 and not b.msix_masked("gpu0", 3)
+    error_of(ErrorId.MSIX_UNMASK_UNCONFIGURED, b.mmio_write, "gpu0", 2, 4 * 16 + 12, 0)
+
+
+def test_device_reset_returns_the_device_to_its_declared_state(b: ModelBackend) -> None:
+    b.alloc("gpu0")
+    b.cfg_write("gpu0", 0x04, 0x0006, 2)
+    b.msix_entry("gpu0", 0, 0xFEE00000, 1)
+    b.msix_unmask("gpu0", 0)
+    b.msix_enable("gpu0", True)
+    b.irq("gpu0", 0)
+    b.device_reset("gpu0")
+    assert b.command("gpu0") == 0 and b.bar_gpa("gpu0", 0) == 0 and b.rom_gpa("gpu0") == 0
+    assert not b.msix_enabled("gpu0") and b.msix_masked("gpu0", 0)
+    assert b.msix_configured("gpu0") == 0
+    assert b.msix_delivered("gpu0", 0) == 1 and b.msix_last_data("gpu0", 0) == 1

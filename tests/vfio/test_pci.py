@@ -7,6 +7,7 @@ import pytest
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.pci import (
     ROM_CONFIG_OFFSET,
+    BadBdf,
     Bdf,
     Region,
     bar_config_offset,
@@ -52,7 +53,8 @@ def test_bdf_parse_fails_out_of_range(text: str, field: str) -> None:
     assert caught.value.kind is ErrorId.DEVICE_INVALID_BDF
     assert field in caught.value.message
     assert text in caught.value.message
-    assert caught.value.values["field"] == field
+    detail = caught.value.detail
+    assert isinstance(detail, BadBdf) and (detail.text, detail.field) == (text, field)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,7 @@ def test_bdf_construction_fails_out_of_range() -> None:
     with pytest.raises(VfioError) as caught:
         Bdf(0, 0, 0x20, 0)
     assert caught.value.kind is ErrorId.DEVICE_INVALID_BDF
-    assert caught.value.values == {"field": "device", "value": 0x20}
+    assert caught.value.detail == BadBdf(None, "device", 0x20)
 
 
 def test_bar_config_offsets_follow_the_type0_header() -> None:

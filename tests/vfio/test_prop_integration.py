@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from vfio_errors import error_of
 
 from harness.backend import CoreDefaults
 from harness.model import ModelBackend
@@ -42,13 +42,6 @@ def _declare(
         placed[slot] = (kind, size)
         slot += width
     return placed
-
-
-def _fails(kind: ErrorId, call: object) -> VfioError:
-    with pytest.raises(VfioError) as caught:
-        call()  # type: ignore[operator]
-    assert caught.value.kind is kind, caught.value.id
-    return caught.value
 
 
 @given(st.lists(bar_lists, min_size=1, max_size=2))
@@ -114,6 +107,7 @@ def test_prop_integration_multiple_vectors(n: int, raised: list[int]) -> None:
     backend.device("gpu", "01:00.0")
     backend.device_bar("gpu", 0, "mem32", 0x10000)
     backend.device_msix("gpu", n, 0, 0x0, 0, 0x8000)
+    backend.cfg_write("gpu", 0x04, 0x0006, 2)  # Memory Space and Bus Master, as a driver does
     for v in range(n):
         backend.msix_entry("gpu", v, 0xFEE0_0000 | (v % 8) << 12, 0x4000 + v)
         backend.msix_unmask("gpu", v)
@@ -123,7 +117,7 @@ def test_prop_integration_multiple_vectors(n: int, raised: list[int]) -> None:
         if v < n:
             backend.irq("gpu", v)
         else:
-            _fails(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda v=v: backend.irq("gpu", v))
+            error_of(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda v=v: backend.irq("gpu", v))
     assert [backend.msix_delivered("gpu", v) for v in range(n)] == [expected[v] for v in range(n)]
     assert not any(backend.msix_pending("gpu", v) for v in range(n))
     assert backend.msix_configured("gpu") == n == backend.msix_vectors("gpu")
@@ -145,12 +139,12 @@ def test_prop_integration_attach_reserves_msi_window(pieces: list[tuple[int, int
         spans.append((first, last))
     before = (backend.mappings("c0"), backend.mapped("c0"))
     if any(f <= MSI_LAST and lst >= MSI_FIRST for f, lst in spans):
-        _fails(ErrorId.DEVICE_ATTACH_CONFLICT, lambda: backend.attach("gpu", "c0"))
+        error_of(ErrorId.DEVICE_ATTACH_CONFLICT, lambda: backend.attach("gpu", "c0"))
         assert (backend.mappings("c0"), backend.mapped("c0")) == before
         backend.unmap_all("c0")
     backend.attach("gpu", "c0")
-    _fails(ErrorId.DMA_MAP_OUT_OF_RANGE, lambda: backend.map("c0", MSI_FIRST, 0, PG))
-    _fails(ErrorId.DEVICE_ATTACH_ALREADY_ATTACHED, lambda: backend.attach("gpu", "c0"))
+    error_of(ErrorId.DMA_MAP_OUT_OF_RANGE, lambda: backend.map("c0", MSI_FIRST, 0, PG))
+    error_of(ErrorId.DEVICE_ATTACH_ALREADY_ATTACHED, lambda: backend.attach("gpu", "c0"))
 
 
 OPS = st.lists(
@@ -233,6 +227,7 @@ def test_prop_integration_msix_control_via_config(n: int, enable: bool, fmask: b
     backend.device("gpu", "01:00.0")
     backend.device_bar("gpu", 0, "mem64", 0x10_0000)
     backend.device_msix("gpu", n, 0, 0x0, 0, 0x8000)
+    backend.cfg_write("gpu", 0x04, 0x0006, 2)  # Memory Space and Bus Master, as a driver does
     backend.msix_entry("gpu", n - 1, MSI_FIRST, 0x77)
     backend.msix_unmask("gpu", n - 1)
     backend.irq("gpu", n - 1)  # Enable is clear: held pending
@@ -266,10 +261,10 @@ def test_prop_integration_msix_control_via_config(n: int, enable: bool, fmask: b
 def test_prop_integration_bad_bdf_still_declares_device(text: str, bar: tuple[str, int]) -> None:
     """A bad BDF fails as device.invalid:bdf, yet the device exists and takes members."""
     backend = ModelBackend(CoreDefaults())
-    _fails(ErrorId.DEVICE_INVALID_BDF, lambda: backend.device("gpu", text))
+    error_of(ErrorId.DEVICE_INVALID_BDF, lambda: backend.device("gpu", text))
     kind, size = bar
     backend.device_bar("gpu", 0, kind, size)  # type: ignore[arg-type]
     backend.alloc("gpu")
     assert backend.bar_size("gpu", 0) == size and backend.bar_gpa("gpu", 0) % size == 0
     assert backend.msix_vectors("gpu") == 0
-    _fails(ErrorId.MSIX_UNSUPPORTED, lambda: backend.irq("gpu", 0))
+    error_of(ErrorId.MSIX_UNSUPPORTED, lambda: backend.irq("gpu", 0))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from vfio_errors import error_of
 
 from harness.vfio.bars import BarKind, BarSpec
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.device import Device
+from harness.vfio.mmio import MsixLocation
 from harness.vfio.msix import Message, Msix, is_valid_msi_address
 from harness.vfio.pci import Bdf
 
@@ -64,9 +65,16 @@ def _apply(msix: Msix, op: tuple[str, int, int, int]) -> None:
         assert error.kind in ALLOWED
 
 
-def _ready(n: int, enable: bool = True) -> Msix:
-    """N vectors, each holding a valid address and data 0x100+v, unmasked."""
+def _mastering(n: int) -> Msix:
+    """N fresh vectors of a function whose driver set Bus Master Enable."""
     msix = Msix(n)
+    msix.set_bus_master(True)
+    return msix
+
+
+def _ready(n: int, enable: bool = True) -> Msix:
+    """N vectors, each holding a valid address and data 0x100+v, unmasked; BME set."""
+    msix = _mastering(n)
     for v in range(n):
         msix.program(v, 0xFEE0_0000 | v << 12, 0x100 + v)
         msix.unmask(v)
@@ -74,18 +82,12 @@ def _ready(n: int, enable: bool = True) -> Msix:
     return msix
 
 
-def _fails(kind: ErrorId, call: object) -> None:
-    with pytest.raises(VfioError) as caught:
-        call()  # type: ignore[operator]
-    assert caught.value.kind is kind, caught.value.id
-
-
 @given(st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans())
 def test_prop_msix_valid_transitions(
     en0: bool, fm0: bool, en1: bool, fm1: bool, vector_masked: bool, raise_first: bool
 ) -> None:
     """A Message Control change delivers a pending vector iff it opens the gate for it."""
-    msix = Msix(4)
+    msix = _mastering(4)
     msix.program(2, 0xFEE0_0000, 0x42)
     if not vector_masked:
         msix.unmask(2)
@@ -110,13 +112,13 @@ def test_prop_msix_no_enable_unconfigured(n: int, raw: int, addr: int) -> None:
     """Unmask needs a valid MSI address (0xfeeXXXXX, high dword 0); otherwise it stays masked."""
     msix = Msix(n)
     v = raw % n
-    _fails(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
+    error_of(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
     msix.program(v, addr, 0x1)
     if _valid(addr):
         msix.unmask(v)
         assert not msix.masked(v) and msix.configured == 1 and msix.unmasked_count == 1
     else:
-        _fails(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
+        error_of(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
         assert msix.masked(v) and msix.configured == 0 and msix.unmasked_count == 0
 
 
@@ -154,7 +156,7 @@ def test_prop_msix_can_deliver(n: int, enable: bool, fmask: bool, own_mask: bool
 def test_prop_msix_pba_bit_position(n: int, raw: int) -> None:
     """Pending v sets only bit v % 64 of qword v // 64, in a PBA of ceil(N/64) qwords."""
     v = raw % n
-    msix = Msix(n)
+    msix = _mastering(n)
     msix.raise_irq(v)  # not enabled: held pending
     expected = [0] * (-(-n // 64))
     expected[v // 64] = 1 << (v % 64)
@@ -188,9 +190,9 @@ def test_prop_msix_vector_out_of_range(n: int, excess: int) -> None:
         lambda: msix.masked(bad),
         lambda: msix.pending(bad),
     ):
-        _fails(ErrorId.MSIX_VECTOR_OUT_OF_RANGE, call)
-    _fails(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda: msix.raise_irq(bad))
-    _fails(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda: msix.raise_irq(-1 - excess))
+        error_of(ErrorId.MSIX_VECTOR_OUT_OF_RANGE, call)
+    error_of(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda: msix.raise_irq(bad))
+    error_of(ErrorId.IRQ_VECTOR_OUT_OF_RANGE, lambda: msix.raise_irq(-1 - excess))
     assert msix.log == () and not any(msix.pba)
 
 
@@ -200,7 +202,7 @@ def test_prop_msix_vector_count_bounds(n: int) -> None:
     if 1 <= n <= 2048:
         assert Msix(n).vectors == n
     else:
-        _fails(ErrorId.DEVICE_INVALID_MSIX_VECTORS, lambda: Msix(n))
+        error_of(ErrorId.DEVICE_INVALID_MSIX_VECTORS, lambda: Msix(n))
 
 
 @given(vector_counts, st.lists(st.booleans(), min_size=N_MAX, max_size=N_MAX), st.booleans())
@@ -259,7 +261,7 @@ def test_prop_msix_delivery_uses_current_entry(
     n: int, addr1: int, data1: int, addr2: int, data2: int
 ) -> None:
     """A held message goes out with the entry's address/data at delivery, not at the irq."""
-    msix = Msix(n)
+    msix = _mastering(n)
     v = n // 2
     msix.program(v, addr1, data1)
     msix.set_enable(True)
@@ -270,7 +272,7 @@ def test_prop_msix_delivery_uses_current_entry(
         assert (message.vector, message.addr, message.data) == (v, addr2, data2)
         assert msix.log[-1] == message
     else:
-        _fails(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
+        error_of(ErrorId.MSIX_UNMASK_UNCONFIGURED, lambda: msix.unmask(v))
         assert msix.pending(v) and msix.log == ()
 
 
@@ -280,7 +282,7 @@ def test_prop_msix_unmasked_entry_rejects_invalid_address(n: int, addr: int, dat
     msix = _ready(n)
     v = n - 1
     before = msix.entry(v)
-    _fails(ErrorId.MSIX_ENTRY_UNMASKED_INVALID, lambda: msix.program(v, addr, data))
+    error_of(ErrorId.MSIX_ENTRY_UNMASKED_INVALID, lambda: msix.program(v, addr, data))
     assert msix.entry(v) == before and msix.configured == n
 
 
@@ -353,9 +355,9 @@ def test_prop_msix_location_rules(
     if fits(table_bar, table) and fits(pba_bar, pba) and not overlap:
         msix = device.add_msix(n, (table_bar, table_offset), (pba_bar, pba_offset))
         assert msix.vectors == n and device.msix is msix
-        assert device.msix_location == (table_bar, table_offset, pba_bar, pba_offset)
+        assert device.msix_location == MsixLocation(table_bar, table_offset, pba_bar, pba_offset)
     else:
-        _fails(
+        error_of(
             ErrorId.DEVICE_INVALID_MSIX_LOCATION,
             lambda: device.add_msix(n, (table_bar, table_offset), (pba_bar, pba_offset)),
         )

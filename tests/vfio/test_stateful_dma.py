@@ -10,7 +10,7 @@ errors all happen within a few steps.
 
 from __future__ import annotations
 
-import pytest
+from dma_oracle import map_error
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,9 +23,10 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from vfio_errors import outcome
 
 from harness.vfio.address import U64_MAX, Hva, Iova, Range
-from harness.vfio.catalog import ErrorId, VfioError
+from harness.vfio.catalog import ErrorId
 from harness.vfio.dma import Container, Perm, UnmapMode
 
 PG = 0x1000
@@ -70,22 +71,19 @@ class DmaMachine(RuleBasedStateMachine):
     # -- the oracle ------------------------------------------------------------------------
 
     def _map_error(self, iova: int, vaddr: int, size: int, perm: Perm) -> ErrorId | None:
-        if size == 0:
-            return ErrorId.DMA_MAP_SIZE_ZERO
-        if iova + size - 1 > U64_MAX or vaddr + size - 1 > U64_MAX:
-            return ErrorId.DMA_MAP_OVERFLOW
-        if perm is Perm.NONE:
-            return ErrorId.DMA_MAP_NO_ACCESS
-        if iova % PG or vaddr % PG or size % PG:
-            return ErrorId.DMA_MAP_MISALIGNED
-        wanted = set(range(iova // PG, (iova + size) // PG))
-        if wanted & self.pages:
-            return ErrorId.DMA_MAP_OVERLAP
-        if len(self.starts) >= self.limit:
-            return ErrorId.DMA_MAP_LIMIT_EXCEEDED
-        if wanted & self.reserved:
-            return ErrorId.DMA_MAP_OUT_OF_RANGE
-        return None
+        def pages(first: int, last: int) -> set[int]:
+            return set(range(first // PG, last // PG + 1))
+
+        return map_error(
+            iova,
+            vaddr,
+            size,
+            perm,
+            pgsize=PG,
+            overlaps=lambda first, last: bool(pages(first, last) & self.pages),
+            full=len(self.starts) >= self.limit,
+            valid=lambda first, last: not pages(first, last) & self.reserved,
+        )
 
     def _unmap_error(self, iova: int, size: int) -> ErrorId | None:
         # The generators never pair size 0 with a misaligned iova (both EINVAL, order unset).
@@ -114,14 +112,6 @@ class DmaMachine(RuleBasedStateMachine):
         self.pages.difference_update(range(start, start + count))
         return count * PG
 
-    def _check_error(self, expected: ErrorId | None, call: object, *args: object) -> object:
-        if expected is None:
-            return call(*args)  # type: ignore[operator]
-        with pytest.raises(VfioError) as caught:
-            call(*args)  # type: ignore[operator]
-        assert caught.value.kind is expected, f"{caught.value.id} != {expected.value}"
-        return None
-
     # -- rules -----------------------------------------------------------------------------
 
     @initialize(
@@ -139,7 +129,7 @@ class DmaMachine(RuleBasedStateMachine):
         """Map anything; the oracle predicts the first failing check or success."""
         assert self.container is not None
         expected = self._map_error(iova, vaddr, size, perm)
-        result = self._check_error(expected, self.container.map, Iova(iova), Hva(vaddr), size, perm)
+        result = outcome(expected, self.container.map, Iova(iova), Hva(vaddr), size, perm)
         if expected is not None:
             return multiple()
         assert result is not None
@@ -164,7 +154,7 @@ class DmaMachine(RuleBasedStateMachine):
         assert self.container is not None
         iova, size = page * PG, count * PG
         expected = self._unmap_error(iova, size)
-        removed = self._check_error(expected, self.container.unmap, Iova(iova), size)
+        removed = outcome(expected, self.container.unmap, Iova(iova), size)
         if expected is None:
             gone = self._unmap_removes(iova, size)
             assert removed == sum(self._drop(start) for start in gone)
@@ -188,7 +178,7 @@ class DmaMachine(RuleBasedStateMachine):
             iova, size = TOP_PAGE * PG, (4 + count) * PG
         expected = self._unmap_error(iova, size)
         assert expected is not None and expected is not ErrorId.DMA_UNMAP_BISECTS_MAPPING
-        self._check_error(expected, self.container.unmap, Iova(iova), size)
+        outcome(expected, self.container.unmap, Iova(iova), size)
 
     @precondition(lambda self: len(self.starts) > 0)
     @rule()
@@ -206,9 +196,7 @@ class DmaMachine(RuleBasedStateMachine):
         assert self.container is not None
         wanted = set(range(page, page + count))
         expected = ErrorId.DEVICE_ATTACH_CONFLICT if wanted & self.pages else None
-        self._check_error(
-            expected, self.container.reserve, [Range.from_size(page * PG, count * PG)]
-        )
+        outcome(expected, self.container.reserve, [Range.from_size(page * PG, count * PG)])
         if expected is None:
             self.reserved |= wanted
             valid = self.container.valid_ranges()

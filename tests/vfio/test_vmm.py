@@ -8,7 +8,7 @@ from harness.vfio.address import Hva, Iova, Range
 from harness.vfio.bars import BarKind, BarSpec, RomSpec, Window, WindowKind
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.device import Device
-from harness.vfio.dma import X86_MSI_RESERVED, Container
+from harness.vfio.dma import X86_MSI_RESERVED, Conflict, Container
 from harness.vfio.pci import Bdf
 from harness.vfio.vmm import Vmm
 
@@ -51,7 +51,7 @@ def test_attach_fails_conflict_and_leaves_device_unattached() -> None:
     with pytest.raises(VfioError) as caught:
         vmm.attach(device, container)
     assert caught.value.kind is ErrorId.DEVICE_ATTACH_CONFLICT
-    assert caught.value.values["existing"] == Range(0xFEE00000, 0xFEE00FFF)
+    assert caught.value.detail == Conflict(X86_MSI_RESERVED[0], Range(0xFEE00000, 0xFEE00FFF))
     assert vmm.container_of(device) is None and container.reserved == ()
 
 
