@@ -54,35 +54,27 @@ class _Mapped:
     vaddr: int
 
 
-# Strategies are built once per choice list: building one costs more than drawing from it.
-@functools.cache
-def _sampled(options: tuple[object, ...]) -> st.SearchStrategy[object]:
-    return st.sampled_from(options)
-
-
+# Strategies are built once per bound: building one costs more than drawing from it. A choice
+# among options is an integer index (cheaper to draw than `sampled_from`, and it shrinks the
+# same way: towards the first option).
 @functools.cache
 def _integers(low: int, high: int) -> st.SearchStrategy[int]:
     return st.integers(low, high)
 
 
-def _pick(draw: st.DrawFn, options: tuple[T, ...]) -> T:
-    return draw(_sampled(options))  # type: ignore[return-value]
+def _pick(draw: st.DrawFn, options: Sequence[T]) -> T:
+    return options[draw(_integers(0, len(options) - 1))]
 
 
 def _int(draw: st.DrawFn, low: int, high: int) -> int:
     return draw(_integers(low, high))
 
 
-_BOOLEANS = st.booleans()  # apart from `_sampled`: (False, True) == (0, 1) as a cache key
+_BOOLEANS = st.booleans()
 
 
 def _bool(draw: st.DrawFn) -> bool:
     return draw(_BOOLEANS)
-
-
-def _element(draw: st.DrawFn, items: Sequence[T]) -> T:
-    """One of `items` (a list built while drawing), by index: shrinks towards the first."""
-    return items[_int(draw, 0, len(items) - 1)]
 
 
 # --------------------------------------------------------------------------------- dma
@@ -109,7 +101,7 @@ def _low(draw: st.DrawFn, pg: int) -> int:
 
 
 def _near(draw: st.DrawFn, pg: int, size: int, near: list[_Mapped]) -> int:
-    m = _element(draw, near)
+    m = _pick(draw, near)
     end = m.iova + m.size
     how = _pick(draw, ("start", "after", "before", "last-page", "inside", "page-before"))
     value = {
@@ -149,7 +141,7 @@ def _map(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.Map
             iova = _low(draw, pg)
     vaddr_how = _pick(draw, ("follow",) * 5 + ("alias", "top", "odd"))
     if vaddr_how == "alias" and near:
-        vaddr = _element(draw, near).vaddr
+        vaddr = _pick(draw, near).vaddr
     elif vaddr_how == "top":
         vaddr = TOP - _int(draw, 1, 2) * pg
     else:
@@ -179,9 +171,9 @@ def _unmap(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.U
         return p.Unmap(c.name, TOP - pages * pg, (pages + extra) * pg)
     if not mine or how == "low":
         return p.Unmap(c.name, _low(draw, pg), pg * _int(draw, 0, 4))
-    m = _element(draw, mine)
+    m = _pick(draw, mine)
     if how == "span":  # from one map's start to another's end: holed when they are apart
-        other = _element(draw, mine)
+        other = _pick(draw, mine)
         first, last = min(m.iova, other.iova), max(m.iova + m.size, other.iova + other.size)
         return p.Unmap(c.name, first, max(last - first, 0))
     iova, size = {
@@ -236,9 +228,9 @@ def dma_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OP
         kinds.append("attach")
     near: list[_Mapped] = []
     for _ in range(_int(draw, 1, max_ops) if kinds else 0):
-        c = _element(draw, containers)
+        c = _pick(draw, containers)
         pg = c.pgsize or 4096
-        kind = _pick(draw, tuple(kinds))
+        kind = _pick(draw, kinds)
         if kind == "map":
             op = _map(draw, c, pg, near)
             if _plausible(op, pg):
@@ -291,7 +283,7 @@ def _cfg_offset(draw: st.DrawFn, size: int) -> int:
 
 
 def _config_op(draw: st.DrawFn, device: p.Device, kinds: list[str]) -> p.Statement:
-    kind = _pick(draw, tuple(kinds))
+    kind = _pick(draw, kinds)
     if kind == "sizing":
         bar = _int(draw, 0, 6)
         if bar == 6:
@@ -363,8 +355,8 @@ def _msix_device(draw: st.DrawFn, vectors: int) -> p.Device:
 
 
 def _msix_op(draw: st.DrawFn, name: str, pool: Sequence[int], kinds: list[str]) -> p.Statement:
-    kind = _pick(draw, tuple(kinds))
-    vector = _pick(draw, tuple(pool))
+    kind = _pick(draw, kinds)
+    vector = _pick(draw, pool)
     if kind == "entry":
         return p.MsixEntry(name, vector, _pick(draw, _MSI_ADDRS), _pick(draw, _MSI_DATA))
     if kind in ("mask", "unmask"):

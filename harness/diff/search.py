@@ -47,6 +47,8 @@ class Stats:
     skipped: int = 0  # programs the target (or reference) could not run to the end
     shrink_runs: int = 0
     started: float = field(default_factory=time.monotonic)
+    first_divergence: float | None = None  # seconds from the start to the first divergent program
+    first_class: float | None = None  # seconds from the start until the first class was shrunk
 
     @property
     def elapsed(self) -> float:
@@ -66,10 +68,12 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """When the search stops: after `budget` programs, or after `seconds` (whichever first)."""
+    """When the search stops: after `budget` programs, after `seconds`, or once `classes`
+    classes are found, whichever comes first (None: no such limit)."""
 
     budget: int | None = None
     seconds: float | None = None
+    classes: int | None = None
 
 
 class _LimitReached(BaseException):
@@ -151,8 +155,10 @@ class Search:
     # ---- what the rounds call
     def exhausted(self) -> bool:
         """Whether the budget or the time is used up."""
-        budget = self.limits.budget
+        budget, classes = self.limits.budget, self.limits.classes
         if budget is not None and self.stats.sequences >= budget:
+            return True
+        if classes is not None and len(self.found) >= classes:
             return True
         return self._deadline is not None and time.monotonic() >= self._deadline
 
@@ -167,6 +173,8 @@ class Search:
             stats.sequences += 1
             if comparison.stop is Stop.DIVERGED:
                 stats.divergent += 1
+                if stats.first_divergence is None:
+                    stats.first_divergence = stats.elapsed
             elif comparison.stop is not Stop.END:
                 stats.skipped += 1
             if self._on_progress is not None and stats.sequences % 25 == 0:
@@ -186,6 +194,8 @@ class Search:
                 continue
             self.found[found.shape] = found
             self.stats.classes = len(self.found)
+            if self.stats.first_class is None:
+                self.stats.first_class = self.stats.elapsed
             if self._on_progress is not None:
                 self._on_progress(self.stats, found)
         if self._on_progress is not None:

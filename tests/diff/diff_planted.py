@@ -7,10 +7,14 @@ v1 unmap that cuts a mapping), so finding them takes the generator's edge bias.
 
 from __future__ import annotations
 
-from harness.backend import PermName
+from typing import Any
+
+from harness.backend import CoreDefaults, PermName
 from harness.model import ModelBackend
 from harness.vfio.address import U64_MAX, Iova
+from harness.vfio.catalog import VfioError, kind_of
 from harness.vfio.dma import UnmapMode
+from harness.vfio.linux_errno import Errno
 
 
 class OverlapByOnePage(ModelBackend):
@@ -50,3 +54,36 @@ class V1MiscountsBytes(ModelBackend):
         if self.containers[container].mode is UnmapMode.V1 and removed > size:
             return size
         return removed
+
+
+class OldKernelErrnos:
+    """A kernel-like backend: failures come back as errnos only (`kernel.errno:EINVAL`), and a
+    range wrapping past 2^64 is EINVAL, not EOVERFLOW, as on kernels before 6.18 (class D1).
+
+    Every other answer is the model's: compared by errno, it agrees with the model everywhere
+    except on wrapping ranges.
+    """
+
+    name = "planted-errno"
+
+    def __init__(self, defaults: CoreDefaults = CoreDefaults()) -> None:  # noqa: B008
+        self._model = ModelBackend(defaults)
+
+    def __getattr__(self, method: str) -> Any:
+        call = getattr(self._model, method)
+        if not callable(call):
+            return call
+
+        def errno_only(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except VfioError as error:
+                kind = kind_of(error.id)
+                errno = kind.errno if kind is not None else None
+                if errno is None:
+                    raise
+                if errno is Errno.EOVERFLOW:
+                    errno = Errno.EINVAL
+                raise VfioError.from_errno(int(errno), error.message) from None
+
+        return errno_only

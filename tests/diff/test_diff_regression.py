@@ -147,6 +147,13 @@ def scenario_at(path: Path) -> Scenario:
             ),
             OVERLAP,
         ),
+        (
+            p.Program(
+                "dma",
+                (p.Container("c0"), p.Map("c0", (1 << 64) - 4096, 0x7F0000100000, 8192)),
+            ),
+            "diff_planted:OldKernelErrnos",
+        ),
     ],
 )
 def test_a_written_file_passes_on_the_model_and_fails_on_the_target_at_its_line(

@@ -148,3 +148,28 @@ def test_planted_backends_differ_from_the_model_only_where_planted() -> None:
         planted.container("c0")
         planted.map("c0", 0x100000, 0x7F0000100000, 8192)
         assert planted.unmap("c0", 0x100000, 8192) == 8192
+
+
+def test_a_target_reporting_errnos_only_diverges_only_where_its_errno_differs() -> None:
+    # Compared by errno, the kernel-like plant agrees with the model on every failure but the
+    # wrapping ranges, where it says EINVAL for EOVERFLOW (class D1 of old kernels).
+    result = search("diff_planted:OldKernelErrnos", budget=200)
+    assert set(result.found) == {
+        Shape("map", "dma.map.failed:overflow", "kernel.errno:EINVAL"),
+        Shape("unmap", "dma.unmap.failed:overflow", "kernel.errno:EINVAL"),
+    }
+    assert all(len(f.comparison.program) == 2 for f in result.found.values())
+
+
+def test_a_class_limit_stops_the_search_at_the_first_class() -> None:
+    result = Search(
+        session("model"),
+        session(PLANTED["v1count"][0]),
+        areas=("dma",),
+        limits=Limits(budget=1000, classes=1),
+    )
+    assert len(result.run_all()) == 1
+    assert result.stats.sequences < 1000
+    assert result.stats.first_divergence is not None
+    assert result.stats.first_class is not None
+    assert result.stats.first_divergence <= result.stats.first_class
