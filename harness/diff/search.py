@@ -47,13 +47,15 @@ class Stats:
     skipped: int = 0  # programs the target (or reference) could not run to the end
     shrink_runs: int = 0
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when the search ended (None: still running)
     first_divergence: float | None = None  # seconds from the start to the first divergent program
     first_class: float | None = None  # seconds from the start until the first class was shrunk
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the search started."""
-        return time.monotonic() - self.started
+        """Seconds from the start of the search to its end (or to now, while it runs)."""
+        end = time.monotonic() if self.finished is None else self.finished
+        return end - self.started
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,19 +187,22 @@ class Search:
     def run_all(self) -> dict[Shape, Found]:
         """Search until the limits; the classes found, in the order found."""
         rng = random.Random(self.seed)
-        while not self.exhausted():
-            before = self.stats.sequences
-            found = self._round(rng)
-            if found is None:
-                if self.stats.sequences == before:
-                    break  # Hypothesis generated nothing more: nothing left to try
-                continue
-            self.found[found.shape] = found
-            self.stats.classes = len(self.found)
-            if self.stats.first_class is None:
-                self.stats.first_class = self.stats.elapsed
-            if self._on_progress is not None:
-                self._on_progress(self.stats, found)
+        try:
+            while not self.exhausted():
+                before = self.stats.sequences
+                found = self._round(rng)
+                if found is None:
+                    if self.stats.sequences == before:
+                        break  # Hypothesis generated nothing more: nothing left to try
+                    continue
+                self.found[found.shape] = found
+                self.stats.classes = len(self.found)
+                if self.stats.first_class is None:
+                    self.stats.first_class = self.stats.elapsed
+                if self._on_progress is not None:
+                    self._on_progress(self.stats, found)
+        finally:  # also when interrupted, or when the reference broke
+            self.stats.finished = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(self.stats, None)
         return self.found
