@@ -24,7 +24,7 @@ page at low addresses.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -71,6 +71,20 @@ def _int(draw: st.DrawFn, low: int, high: int) -> int:
 
 
 _BOOLEANS = st.booleans()
+
+
+def _operations(draw: st.DrawFn, most: int) -> Iterator[None]:
+    """Loop over a program's operations: at least one, at most `most`.
+
+    Before each operation after the first, one draw says whether to go on (15 in 16: a mean
+    near 16 operations). So an operation is a block of choices of its own, which Hypothesis's
+    shrinker deletes whole, and shrinking that draw to 0 ends the program there; a count drawn
+    up front would tie every operation to it.
+    """
+    for done in range(most):
+        if done and not _int(draw, 0, 15):
+            return
+        yield None
 
 
 def _bool(draw: st.DrawFn) -> bool:
@@ -130,11 +144,13 @@ def _map(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.Map
             size = _pick(draw, (pg + 0x800, 0x800))
         else:
             size = 0
-        where = _pick(draw, ("low", "near", "near", "near", "edge", "odd"))
+        where = _pick(draw, ("low", "near", "near", "near", "edge", "to-edge", "odd"))
         if where == "near" and near:
             iova = _near(draw, pg, size, near)
         elif where == "edge":
-            iova = _pick(draw, _edges(pg))
+            iova = _pick(draw, _edges(pg))  # starting at an edge
+        elif where == "to-edge":
+            iova = max(_pick(draw, _edges(pg)) - size, 0)  # ending just below one
         elif where == "odd":
             iova = _low(draw, pg) + _pick(draw, (0x800, 1))
         else:
@@ -227,7 +243,7 @@ def dma_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OP
         statements.append(device)
         kinds.append("attach")
     near: list[_Mapped] = []
-    for _ in range(_int(draw, 1, max_ops) if kinds else 0):
+    for _ in _operations(draw, max_ops if kinds else 0):
         c = _pick(draw, containers)
         pg = c.pgsize or 4096
         kind = _pick(draw, kinds)
@@ -318,7 +334,7 @@ def config_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX
         if method in methods
     ]
     statements: list[p.Statement] = [device]
-    for _ in range(_int(draw, 1, max_ops) if kinds else 0):
+    for _ in _operations(draw, max_ops if kinds else 0):
         statements.append(_config_op(draw, device, kinds))
     queries = [
         p.Query(device.name, f"bar{bar.index}.{what}", f"bar_{what}", bar.index)
@@ -388,7 +404,7 @@ def msix_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_O
     pool = sorted({0, min(1, vectors - 1), vectors - 1, vectors})  # `vectors`: out of range
     kinds = [kind for kind, method in _MSIX_KINDS if method in methods]
     statements: list[p.Statement] = [device]
-    for _ in range(_int(draw, 1, max_ops) if kinds else 0):
+    for _ in _operations(draw, max_ops if kinds else 0):
         statements.append(_msix_op(draw, device.name, pool, kinds))
     queries = [
         p.Query(device.name, "msix.enabled", "msix_enabled", boolean=True),
