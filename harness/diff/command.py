@@ -3,9 +3,10 @@
 The arguments are declared in `harness/cli.py`; this module validates them, opens the two
 backend sessions, runs the search with its progress display, writes and checks the files, and
 prints the final table. Exit status: 0 when the backends agreed on every program, 1 when they
-diverged (or the reference itself broke), 2 for a usage error (a bad option, a backend that
-cannot be loaded, an area neither backend can run), 130 when interrupted (the classes found
-until then are still written).
+diverged (or the reference crashed, or a backend broke down for good: a message says which),
+2 for a usage error (a bad option, a backend that cannot be loaded, an area neither backend
+can run), 130 when interrupted. However the search ends, the classes found until then are
+written and reported.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from harness.cli import EXIT_FAILED, EXIT_OK, UsageError
 from harness.diff import generate, regression
 from harness.diff import render as view
 from harness.diff.compare import ReferenceBroke
-from harness.diff.search import Found, Limits, Search
+from harness.diff.search import Found, Limits, Search, SessionBroke
 from harness.diff.verify import check_file
 from harness.options import OptionError, RunOptions, parse_defines
 from harness.render import Out
@@ -103,12 +104,10 @@ def _diff(
             "choose other --areas, or a target that implements those methods",
         )
     limit = f"budget {limits.budget}" if limits.budget is not None else f"{limits.seconds:g} s"
-    out.print(
+    _say(
+        out,
         f"diff: {target.name} ({args.against}) against {reference.name} ({args.reference});"
         f" seed {seed}, {limit}, areas {','.join(usable)}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
     )
     progress = view.Progress(out)
     search = Search(
@@ -125,18 +124,20 @@ def _diff(
         with progress.running(search.stats):
             search.run_all()
     except ReferenceBroke as broke:
-        out.print(
-            f"error: the reference {reference.name} {broke.answer.describe()}"
-            f" on {broke.call.method}: a bug in the reference, not a divergence."
-            " The program:",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        _say(
+            out,
+            f"error: the reference {reference.name} {broke.answer.describe()} on"
+            f" {broke.call.method}: a bug in the reference, not a divergence. The program:",
         )
-        out.print(broke.program.text(), markup=False, highlight=False, soft_wrap=True)
-        return EXIT_FAILED
+        _say(out, broke.program.text())
+        status = EXIT_FAILED
+    except SessionBroke as broke:
+        _say(out, f"error: {broke}")
+        if broke.fault.detail:
+            _say(out, broke.fault.detail)
+        status = EXIT_FAILED
     except KeyboardInterrupt:
-        out.print("interrupted: writing the classes found so far", markup=False)
+        _say(out, "interrupted: writing the classes found so far")
         status = EXIT_INTERRUPTED
     provenance = regression.Provenance(
         regression.Side(args.reference, reference.name, dict(reference.info)),
@@ -154,6 +155,10 @@ def _diff(
     if status == EXIT_OK and rows:
         status = EXIT_FAILED
     return status
+
+
+def _say(out: Out, text: str) -> None:
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _write(

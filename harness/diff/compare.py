@@ -164,6 +164,7 @@ class Stop(enum.Enum):
     DIVERGED = "diverged"
     TARGET_UNSUPPORTED = "target-unsupported"  # the target cannot run a call: nothing to compare
     REFERENCE_UNSUPPORTED = "reference-unsupported"
+    NOT_STARTED = "not-started"  # a backend could not start the program (a fault in fresh())
 
 
 @dataclass(frozen=True, slots=True)

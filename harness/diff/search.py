@@ -27,12 +27,15 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
-from harness.backend import BackendSession
+from harness.backend import Backend, BackendFault, BackendSession, Unsupported
 from harness.diff import generate
 from harness.diff.compare import Comparison, ReferenceBroke, Shape, Stop, compare
 from harness.diff.program import Container, Device, Program, declared, used
 
-MAX_SHRINK_RUNS = 2000  # programs run while shrinking one class (Hypothesis's and ours)
+MAX_SHRINK_RUNS = 2000  # programs Hypothesis may run while shrinking one class
+# Seconds Hypothesis may spend shrinking one class: a target that hangs costs its whole
+# backend.timeout per program (lower it with -D backend.timeout=N for such targets).
+MAX_SHRINK_SECONDS = 120.0
 _UNLIMITED = 10**9
 
 
@@ -78,6 +81,16 @@ class Limits:
     classes: int | None = None
 
 
+class SessionBroke(Exception):
+    """A backend could not give a fresh backend any more (a fatal fault): the search stops."""
+
+    def __init__(self, role: str, name: str, fault: BackendFault) -> None:
+        super().__init__(f"the {role} {name} broke down: {fault.message}")
+        self.role = role
+        self.name = name
+        self.fault = fault
+
+
 class _LimitReached(BaseException):
     """Raised from the predicate to end a round: the budget or the time is used up.
 
@@ -99,7 +112,8 @@ class _Round:
         # Programs run since the class was found (and the one that found it): Hypothesis
         # replays some, and replays must not run again (nor answer differently).
         self.memo: dict[Program, Comparison] = {}
-        self.broke: ReferenceBroke | None = None
+        self.broke: ReferenceBroke | SessionBroke | None = None
+        self.deadline = 0.0  # when shrinking this class stops trying new programs
 
     def condition(self, program: Program) -> bool:
         """Hypothesis's predicate: a new class while generating, then that class."""
@@ -107,11 +121,13 @@ class _Round:
         if comparison is None:
             if self.shape is None and self.search.exhausted():
                 raise _LimitReached
-            if self.shape is not None and self.shrinks >= MAX_SHRINK_RUNS:
+            if self.shape is not None and (
+                self.shrinks >= MAX_SHRINK_RUNS or time.monotonic() > self.deadline
+            ):
                 return False  # keep the smallest program so far
             try:
                 comparison = self.search.run(program, shrinking=self.shape is not None)
-            except ReferenceBroke as error:
+            except (ReferenceBroke, SessionBroke) as error:
                 self.broke = error
                 raise _LimitReached from None
             if self.shape is not None:
@@ -126,6 +142,7 @@ class _Round:
         self.sequence = self.search.stats.sequences
         self.first_size = len(program)
         self.memo[program] = comparison
+        self.deadline = time.monotonic() + MAX_SHRINK_SECONDS
         return True
 
 
@@ -165,8 +182,17 @@ class Search:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
     def run(self, program: Program, *, shrinking: bool = False) -> Comparison:
-        """Compare one program on fresh backends, counting it."""
-        comparison = compare(program, self.reference.fresh(), self.target.fresh())
+        """Compare one program on fresh backends, counting it.
+
+        A backend that cannot start a program (a fault before its first call) skips it; one
+        that never will again (a fatal fault) stops the search: `SessionBroke`.
+        """
+        reference = self._fresh(self.reference, "reference")
+        target = self._fresh(self.target, "target") if reference is not None else None
+        if reference is None or target is None:
+            comparison = Comparison(program, (), (), Stop.NOT_STARTED)
+        else:
+            comparison = compare(program, reference, target)
         stats = self.stats
         stats.ops += comparison.calls
         if shrinking:
@@ -182,6 +208,17 @@ class Search:
             if self._on_progress is not None and stats.sequences % 25 == 0:
                 self._on_progress(stats, None)
         return comparison
+
+    @staticmethod
+    def _fresh(session: BackendSession, role: str) -> Backend | None:
+        try:
+            return session.fresh()
+        except Unsupported:
+            return None
+        except BackendFault as fault:
+            if fault.fatal:
+                raise SessionBroke(role, session.name, fault) from None
+            return None
 
     # ---- the search
     def run_all(self) -> dict[Shape, Found]:

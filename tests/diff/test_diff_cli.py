@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 
 from harness.backend import CoreDefaults
 from harness.cli import main
+from harness.diff.search import Search
 from harness.discovery import Scenario
+from harness.model import ModelBackend
 from harness.runner import run_scenario
 from harness.sessions import open_backend
 
@@ -131,3 +134,49 @@ def test_without_hypothesis_diff_is_a_usage_error_naming_the_extra(
     err = capsys.readouterr().err
     assert "error: diff needs Hypothesis, which is not installed" in err
     assert "pip install 'vfio-harness[diff]'" in err
+
+
+class CrashingReference(ModelBackend):
+    name = "crashing"
+
+    def unmap(self, container: str, iova: int, size: int) -> int:
+        raise RuntimeError("reference bug")
+
+
+def test_a_reference_that_crashes_exits_1_and_prints_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = diff(
+        "--reference",
+        "test_diff_cli:CrashingReference",
+        "--against",
+        "model",
+        *ARGS,
+        "--out",
+        tmp_path,
+    )
+    assert status == 1
+    out = capsys.readouterr().out
+    assert "error: the reference crashing crashed: RuntimeError: reference bug" in out
+    assert "a bug in the reference, not a divergence. The program:" in out
+    assert "\nunmap c" in out  # the program, as scenario text
+
+
+def test_an_interrupted_search_writes_what_it_found_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_round = Search._round
+    rounds = []
+
+    def interrupted_after_one(self: Search, rng: random.Random) -> object:
+        rounds.append(1)
+        if len(rounds) > 1:
+            raise KeyboardInterrupt
+        return real_round(self, rng)
+
+    monkeypatch.setattr(Search, "_round", interrupted_after_one)
+    assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path) == 130
+    out = capsys.readouterr().out
+    assert "interrupted: writing the classes found so far" in out
+    assert "1 class of divergence" in out
+    assert [f.name for f in tmp_path.iterdir()] == ["planted-v1count-unmap-ok-vs-other-value.vfio"]

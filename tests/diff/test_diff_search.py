@@ -3,13 +3,16 @@ reproducible from its seed and budget."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import pytest
 from diff_planted import OverlapByOnePage, V1MiscountsBytes
 
-from harness.backend import BackendSession, CoreDefaults
+from harness.backend import BackendFault, BackendSession, CoreDefaults
 from harness.diff import program as p
 from harness.diff.compare import ReferenceBroke, Shape
-from harness.diff.search import Limits, Search, Stats
+from harness.diff.search import Limits, Search, SessionBroke, Stats
 from harness.model import ModelBackend
 from harness.sessions import open_backend
 
@@ -173,3 +176,47 @@ def test_a_class_limit_stops_the_search_at_the_first_class() -> None:
     assert result.stats.first_divergence is not None
     assert result.stats.first_class is not None
     assert result.stats.first_divergence <= result.stats.first_class
+
+
+class FaultingSession:
+    """A session whose `fresh()` faults on some programs, as a process session whose child
+    fails to start does; fatally (three children in a row failed) from program `fatal_at` on."""
+
+    name = "faulting"
+    info: Mapping[str, str] = MappingProxyType({})
+
+    def __init__(self, *, every: int, fatal_at: int | None = None) -> None:
+        self.model = session("model")
+        self.methods = self.model.methods
+        self.every, self.fatal_at, self.started = every, fatal_at, 0
+
+    def fresh(self) -> object:
+        self.started += 1
+        if self.fatal_at is not None and self.started >= self.fatal_at:
+            raise BackendFault("child failed initialize three times", "stderr tail", fatal=True)
+        if self.started % self.every == 0:
+            raise BackendFault("child exited with status 1 during reset")
+        return self.model.fresh()
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def test_a_program_the_target_cannot_start_is_skipped() -> None:
+    target = FaultingSession(every=4)
+    result = Search(session("model"), target, limits=Limits(budget=40))  # type: ignore[arg-type]
+    assert result.run_all() == {}
+    assert result.stats.sequences == 40
+    assert result.stats.skipped == 10
+
+
+def test_a_target_that_breaks_down_for_good_stops_the_search() -> None:
+    target = FaultingSession(every=1000, fatal_at=15)
+    result = Search(session("model"), target, limits=Limits(budget=100))  # type: ignore[arg-type]
+    with pytest.raises(SessionBroke) as caught:
+        result.run_all()
+    assert str(caught.value) == (
+        "the target faulting broke down: child failed initialize three times"
+    )
+    assert result.stats.sequences == 14
+    assert result.stats.finished is not None
