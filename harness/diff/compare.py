@@ -190,6 +190,15 @@ class Comparison:
         return shape(call, self.reference[-1], self.target[-1])
 
     @property
+    def skipped(self) -> frozenset[int]:
+        """The statements all of whose compared calls the target could not run."""
+        every: dict[int, bool] = {}  # statement -> whether every call of it was skipped
+        for (index, _), answer in zip(self.program.calls(), self.target, strict=False):
+            skipped = answer.kind is AnswerKind.UNSUPPORTED
+            every[index] = every.get(index, True) and skipped
+        return frozenset(index for index, all_skipped in every.items() if all_skipped)
+
+    @property
     def statement(self) -> int:
         """The index of the statement of the last call compared."""
         return self.program.calls()[len(self.target) - 1][0]
@@ -205,22 +214,38 @@ class ReferenceBroke(Exception):
         self.answer = answer
 
 
+# Declarations: the calls later calls build on. A target that cannot run one of them cannot
+# run the program; any other call it cannot run is skipped on both sides and the program goes on.
+FOUNDATIONS = frozenset(
+    {"container", "window", "device", "device_bar", "device_rom", "device_msix"}
+)
+
+
 def compare(program: Program, reference: Backend, target: Backend) -> Comparison:
-    """Run `program` on both backends in step, stopping at the first disagreement."""
+    """Run `program` on both backends in step, stopping at the first disagreement.
+
+    The target is asked first: an operation it cannot run (`Unsupported`) is skipped on both
+    sides (its answers are UNSUPPORTED on both), so neither state changes; a declaration it
+    cannot run ends the comparison (`Stop.TARGET_UNSUPPORTED`).
+    """
     ref_answers: list[Answer] = []
     tgt_answers: list[Answer] = []
     for _, call in program.calls():
+        tgt = ask(target, call)
+        if tgt.kind is AnswerKind.UNSUPPORTED:
+            if call.method in FOUNDATIONS:
+                return Comparison(
+                    program, tuple(ref_answers), tuple(tgt_answers), Stop.TARGET_UNSUPPORTED
+                )
+            ref_answers.append(tgt)
+            tgt_answers.append(tgt)
+            continue
         ref = ask(reference, call)
         if ref.kind in (AnswerKind.FAULT, AnswerKind.CRASH):
             raise ReferenceBroke(program, call, ref)
-        if ref.kind is AnswerKind.UNSUPPORTED:
+        if ref.kind is AnswerKind.UNSUPPORTED:  # the target ran it: the states may have parted
             return Comparison(
                 program, tuple(ref_answers), tuple(tgt_answers), Stop.REFERENCE_UNSUPPORTED
-            )
-        tgt = ask(target, call)
-        if tgt.kind is AnswerKind.UNSUPPORTED:
-            return Comparison(
-                program, tuple(ref_answers), tuple(tgt_answers), Stop.TARGET_UNSUPPORTED
             )
         ref_answers.append(ref)
         tgt_answers.append(tgt)

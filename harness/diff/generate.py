@@ -42,6 +42,7 @@ VADDR_BASE = 0x7F00_0000_0000  # where a VMM's guest RAM usually lives in its ad
 K64 = 64 << 10
 
 T = TypeVar("T")
+Avoid = frozenset[tuple[str, object]]  # container options, as (key, value), not to draw
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +206,21 @@ def _unmap(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.U
     return p.Unmap(c.name, iova % TOP, size)
 
 
-def _container(draw: st.DrawFn, name: str) -> p.Container:
-    return p.Container(
-        name,
-        mode=_pick(draw, (None, "v1")),
-        pgsize=_pick(draw, (None, None, K64)),
-        limit=_pick(draw, (None, None, None, 4, 1, 2, 3, 64)),
-        reserved=_pick(draw, (None, "none")),
-    )
+_CONTAINER_OPTIONS: dict[str, tuple[object, ...]] = {
+    "mode": (None, "v1"),
+    "pgsize": (None, None, K64),
+    "limit": (None, None, None, 4, 1, 2, 3, 64),
+    "reserved": (None, "none"),
+}
+
+
+def _container(draw: st.DrawFn, name: str, avoid: Avoid) -> p.Container:
+    options = {
+        # An avoided value becomes the default: the choices keep their number and meaning.
+        key: _pick(draw, tuple(None if (key, v) in avoid else v for v in values))
+        for key, values in _CONTAINER_OPTIONS.items()
+    }
+    return p.Container(name, **options)  # type: ignore[arg-type]
 
 
 def _dma_queries(
@@ -230,9 +238,11 @@ def _dma_queries(
 
 
 @st.composite
-def dma_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS) -> p.Program:
+def dma_programs(
+    draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS, avoid: Avoid = frozenset()
+) -> p.Program:
     """Containers, maps and unmaps near each other and near the edges, then the queries."""
-    containers = [_container(draw, f"c{i}") for i in range(_pick(draw, (1, 1, 2)))]
+    containers = [_container(draw, f"c{i}", avoid) for i in range(_pick(draw, (1, 1, 2)))]
     statements: list[p.Statement] = list(containers)
     kinds: list[str] = [k for k in ("map", "map", "map", "unmap", "unmap") if k in methods]
     if "unmap_all" in methods:
@@ -317,7 +327,9 @@ def _config_op(draw: st.DrawFn, device: p.Device, kinds: list[str]) -> p.Stateme
 
 
 @st.composite
-def config_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS) -> p.Program:
+def config_programs(
+    draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS, avoid: Avoid = frozenset()
+) -> p.Program:
     """A device with random BARs, sizing and address writes, reads, alloc; then its BARs."""
     rom = _pick(draw, _ROMS) if "device_rom" in methods else None
     bars = _bars(draw) if "device_bar" in methods else ()
@@ -397,7 +409,9 @@ _MSIX_KINDS = (
 
 
 @st.composite
-def msix_programs(draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS) -> p.Program:
+def msix_programs(
+    draw: st.DrawFn, methods: frozenset[str], max_ops: int = MAX_OPS, avoid: Avoid = frozenset()
+) -> p.Program:
     """A device with MSI-X; entries, masks, Enable, Function Mask, irqs; then every vector."""
     vectors = _pick(draw, _VECTORS)
     device = _msix_device(draw, vectors)
@@ -442,10 +456,14 @@ def missing(area: str, methods: frozenset[str]) -> list[str]:
 
 
 def programs(
-    areas: Sequence[str], methods: frozenset[str], max_ops: int = MAX_OPS
+    areas: Sequence[str],
+    methods: frozenset[str],
+    max_ops: int = MAX_OPS,
+    avoid: Avoid = frozenset(),
 ) -> st.SearchStrategy[p.Program]:
-    """Programs of the given areas (each program one area), using only `methods`."""
+    """Programs of the given areas (each program one area), using only `methods`, and no
+    container option in `avoid` ((key, value) pairs a target cannot run)."""
     chosen = usable(areas, methods)
     if not chosen:
         raise ValueError(f"no area of {', '.join(areas)} can run with these methods")
-    return st.one_of([_STRATEGIES[area](methods, max_ops) for area in chosen])
+    return st.one_of([_STRATEGIES[area](methods, max_ops, avoid) for area in chosen])

@@ -150,6 +150,8 @@ def _body(comparison: Comparison, target_name: str) -> tuple[list[str], int]:
     """The program's lines with the reference's answers; the divergent line's index (1-based)."""
     lines: list[str] = []
     answers = iter(zip(comparison.reference, comparison.target, strict=True))
+    # Calls after the divergent one (a device's later members, when the search could not cut
+    # them) have no answers: they are written as they are, and the file check tells.
     last_call = len(comparison.reference) - 1
     call_index = -1
     divergent = 0
@@ -158,7 +160,14 @@ def _body(comparison: Comparison, target_name: str) -> tuple[list[str], int]:
             lines.append(line.text)
             continue
         call_index += 1
-        reference, target = next(answers)
+        pair = next(answers, None)
+        if pair is None:
+            lines.append(line.text)
+            continue
+        reference, target = pair
+        if reference.kind is AnswerKind.UNSUPPORTED:  # skipped: neither backend ran it
+            lines.append(f"{line.text}   // not run: {target_name} cannot run it")
+            continue
         annotation, text = _line(line.text, line.call, reference)
         if annotation is not None:
             lines.append(annotation)

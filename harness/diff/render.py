@@ -124,3 +124,13 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
     for row in rows:
         out.print(Text(f"{row.path} ({row.written})"), soft_wrap=True)
     out.print(Text(counts(stats)), soft_wrap=True)
+    if stats.avoided:
+        avoided = ", ".join(stats.avoided)
+        out.print(Text(f"not drawn after the target could not run them: {avoided}"), soft_wrap=True)
+    if stats.skipped:
+        out.print(
+            Text(
+                f"{stats.skipped:,} programs stopped where the target could not run a declaration"
+            ),
+            soft_wrap=True,
+        )

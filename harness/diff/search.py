@@ -29,8 +29,8 @@ from hypothesis.errors import NoSuchExample
 
 from harness.backend import Backend, BackendFault, BackendSession, Unsupported
 from harness.diff import generate
-from harness.diff.compare import Comparison, ReferenceBroke, Shape, Stop, compare
-from harness.diff.program import Container, Device, Program, declared, used
+from harness.diff.compare import AnswerKind, Comparison, ReferenceBroke, Shape, Stop, compare
+from harness.diff.program import Container, Device, Program, declared, size_text, used
 
 MAX_SHRINK_RUNS = 2000  # programs Hypothesis may run while shrinking one class
 # Seconds Hypothesis may spend shrinking one class: a target that hangs costs its whole
@@ -53,6 +53,7 @@ class Stats:
     finished: float | None = None  # when the search ended (None: still running)
     first_divergence: float | None = None  # seconds from the start to the first divergent program
     first_class: float | None = None  # seconds from the start until the first class was shrunk
+    avoided: tuple[str, ...] = ()  # container options the target cannot run, no longer drawn
 
     @property
     def elapsed(self) -> float:
@@ -79,6 +80,11 @@ class Limits:
     budget: int | None = None
     seconds: float | None = None
     classes: int | None = None
+
+
+def _option(key: str, value: object) -> str:
+    """`key=value` as a scenario writes it (`pgsize=64K`)."""
+    return f"{key}={size_text(value) if isinstance(value, int) and key == 'pgsize' else value}"
 
 
 class SessionBroke(Exception):
@@ -133,6 +139,8 @@ class _Round:
             if self.shape is not None:
                 self.shrinks += 1
                 self.memo[program] = comparison
+            elif self.search.relearned():
+                raise _LimitReached  # a new round draws without what the target cannot run
         shape = comparison.divergence
         if self.shape is not None:
             return shape == self.shape
@@ -163,7 +171,15 @@ class Search:
         self.reference = reference
         self.target = target
         self.methods = frozenset(reference.methods) & frozenset(target.methods)
-        self.strategy = generate.programs(areas, self.methods, max_ops)
+        self.areas = generate.usable(areas, self.methods)
+        if not self.areas:
+            raise ValueError(f"no area of {', '.join(areas)} can run with these methods")
+        self.max_ops = max_ops
+        # Container options the target cannot run, learned from its `Unsupported` answers,
+        # and those seen running: later rounds draw without the former.
+        self.avoided: set[tuple[str, object]] = set()
+        self._runs_with: set[tuple[str, object]] = set()
+        self._learned = False
         self.seed = seed
         self.limits = limits
         self.stats = Stats()
@@ -193,6 +209,7 @@ class Search:
             comparison = Comparison(program, (), (), Stop.NOT_STARTED)
         else:
             comparison = compare(program, reference, target)
+        self._learn(comparison)
         stats = self.stats
         stats.ops += comparison.calls
         if shrinking:
@@ -244,8 +261,35 @@ class Search:
             self._on_progress(self.stats, None)
         return self.found
 
+    def _learn(self, comparison: Comparison) -> None:
+        """Note the container options the target ran, and blame the one it could not.
+
+        An option is blamed when a container the target cannot run has exactly one option
+        not yet seen in a container it ran (with more, nothing is decided yet).
+        """
+        calls = comparison.program.calls()
+        for (_, call), answer in zip(calls, comparison.target, strict=False):
+            if call.method == "container" and answer.kind is not AnswerKind.UNSUPPORTED:
+                self._runs_with.update(call.kwargs)
+        if comparison.stop is Stop.TARGET_UNSUPPORTED:
+            _, call = calls[len(comparison.target)]
+            if call.method == "container":
+                unknown = [option for option in call.kwargs if option not in self._runs_with]
+                if len(unknown) == 1 and unknown[0] not in self.avoided:
+                    self.avoided.add(unknown[0])
+                    self.stats.avoided = tuple(sorted(_option(k, v) for k, v in self.avoided))
+                    self._learned = True
+
+    def relearned(self) -> bool:
+        """Whether an option was blamed since the last call (the round should start again)."""
+        learned, self._learned = self._learned, False
+        return learned
+
     def _round(self, rng: random.Random) -> Found | None:
         state = _Round(self, set(self.found))
+        strategy = generate.programs(
+            self.areas, self.methods, self.max_ops, frozenset(self.avoided)
+        )
         budget = self.limits.budget
         remaining = _UNLIMITED if budget is None else max(budget - self.stats.sequences, 1)
         # From Hypothesis's own defaults, not the profile loaded in this process (a test
@@ -260,7 +304,7 @@ class Search:
             verbosity=Verbosity.quiet,
         )
         try:
-            program = find(self.strategy, state.condition, settings=config, random=rng)
+            program = find(strategy, state.condition, settings=config, random=rng)
         except (NoSuchExample, _LimitReached):
             program = None
         if state.broke is not None:
@@ -279,9 +323,14 @@ class Search:
         c0, c1, ... in order. Every step is run again and kept only if the class is unchanged.
         """
         program = comparison.program
-        statements = list(program.statements[: comparison.statement + 1])
+        skipped = comparison.skipped  # run by neither side: the file must not hold them
+        statements = [
+            s
+            for i, s in enumerate(program.statements[: comparison.statement + 1])
+            if i not in skipped
+        ]
         last = statements[-1]
-        if isinstance(last, Device):
+        if isinstance(last, Device):  # a declaration is never skipped: it is all there
             before = sum(1 for index, _ in program.calls() if index < comparison.statement)
             statements[-1] = last.truncated(comparison.calls - before)
         best = self._check(program.with_statements(statements), shape) or comparison
@@ -309,5 +358,5 @@ class Search:
         comparison = self.run(program, shrinking=True)
         last = len(program) - 1
         if comparison.divergence == shape and comparison.statement == last:
-            return comparison
+            return None if comparison.skipped else comparison
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.backend import CoreDefaults, PermName
+from harness.backend import CoreDefaults, PermName, Unsupported
 from harness.model import ModelBackend
 from harness.vfio.address import U64_MAX, Iova
 from harness.vfio.catalog import VfioError, kind_of
@@ -87,3 +87,22 @@ class OldKernelErrnos:
                 raise VfioError.from_errno(int(errno), error.message) from None
 
         return errno_only
+
+
+class Restricted(V1MiscountsBytes):
+    """The v1 miscount, on a system that, like the kernel backend, cannot run some containers
+    (64K pages, nothing reserved) nor maps above a 39-bit aperture: those are `Unsupported`."""
+
+    name = "planted-restricted"
+
+    def container(self, name: str, **options: Any) -> None:
+        """A container, unless it asks for what this system does not have."""
+        if options.get("pgsize") not in (None, 4096) or options.get("reserved") == "none":
+            raise Unsupported(f"container {name}: this system has 4K pages and reserves MSI")
+        super().container(name, **options)
+
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
+        """A map, unless it reaches above the 39-bit aperture."""
+        if iova + size > 1 << 39:
+            raise Unsupported("above the IOMMU's 39-bit address width")
+        super().map(container, iova, vaddr, size, perm)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from diff_planted import Restricted
 
 from harness.backend import BackendFault, Unsupported
 from harness.diff import program as p
@@ -159,13 +160,10 @@ class Unsupporting(ModelBackend):
         raise Unsupported("cannot map here")
 
 
-def test_a_target_that_cannot_run_a_call_ends_the_comparison_without_a_class() -> None:
+def test_calls_the_target_cannot_run_are_no_divergence() -> None:
     comparison = compare(overlap_program(), ModelBackend(), Unsupporting())
-    assert (comparison.stop, comparison.calls, comparison.divergence) == (
-        Stop.TARGET_UNSUPPORTED,
-        1,
-        None,
-    )
+    assert (comparison.stop, comparison.calls, comparison.divergence) == (Stop.END, 4, None)
+    assert comparison.skipped == {1, 2}
 
 
 class Broken(ModelBackend):
@@ -180,3 +178,27 @@ def test_a_reference_that_crashes_stops_everything() -> None:
         compare(overlap_program(), Broken(), ModelBackend())
     assert caught.value.call.method == "map"
     assert caught.value.answer.kind is AnswerKind.CRASH
+
+
+def test_an_operation_the_target_cannot_run_is_skipped_on_both_sides() -> None:
+    program = p.Program(
+        "dma",
+        (
+            p.Container("c0"),
+            p.Map("c0", 1 << 39, 0x7F0000100000, 4096),  # above the plant's aperture
+            p.Map("c0", 0x100000, 0x7F0000100000, 4096),
+            p.Query("c0", "mappings", "mappings"),
+        ),
+    )
+    reference = ModelBackend()
+    comparison = compare(program, reference, Restricted())
+    assert comparison.stop is Stop.END
+    assert comparison.reference[1].kind is comparison.target[1].kind is AnswerKind.UNSUPPORTED
+    assert comparison.reference[-1] == Answer(AnswerKind.OK, 1)  # the reference never ran it
+    assert comparison.skipped == {1}
+
+
+def test_a_declaration_the_target_cannot_run_ends_the_comparison() -> None:
+    program = p.Program("dma", (p.Container("c0", pgsize=64 << 10), p.Map("c0", 0, 0, 65536)))
+    comparison = compare(program, ModelBackend(), Restricted())
+    assert (comparison.stop, comparison.calls) == (Stop.TARGET_UNSUPPORTED, 0)

@@ -220,3 +220,10 @@ def test_a_target_that_breaks_down_for_good_stops_the_search() -> None:
     )
     assert result.stats.sequences == 14
     assert result.stats.finished is not None
+
+
+def test_container_options_the_target_cannot_run_are_learned_and_no_longer_drawn() -> None:
+    result = search("diff_planted:Restricted")
+    assert Shape("unmap", "ok", "other-value") in result.found
+    assert result.stats.avoided == ("pgsize=64K", "reserved=none")
+    assert result.stats.skipped < 15  # of 300: only until each option was blamed
