@@ -226,4 +226,6 @@ def test_container_options_the_target_cannot_run_are_learned_and_no_longer_drawn
     result = search("diff_planted:Restricted")
     assert Shape("unmap", "ok", "other-value") in result.found
     assert result.stats.avoided == ("pgsize=64K", "reserved=none")
-    assert result.stats.skipped < 15  # of 300: only until each option was blamed
+    # Of 300 programs: only until each option is blamed. Drawn blindly, two containers in
+    # three ask for 64K pages or nothing reserved, and their programs would stop there.
+    assert result.stats.skipped < 30
