@@ -43,6 +43,7 @@ K64 = 64 << 10
 
 T = TypeVar("T")
 Avoid = frozenset[tuple[str, object]]  # container options, as (key, value), not to draw
+NO_ATTACH = ("attach", True)  # in `avoid`: dma programs declare no device to attach
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +249,7 @@ def dma_programs(
     if "unmap_all" in methods:
         kinds.append("unmap_all")
     device = None
-    if {"device", "attach"} <= methods and _bool(draw):
+    if {"device", "attach"} <= methods and NO_ATTACH not in avoid and _bool(draw):
         device = p.Device("dev0", "0000:02:00.0")
         statements.append(device)
         kinds.append("attach")

@@ -166,7 +166,7 @@ def _body(comparison: Comparison, target_name: str) -> tuple[list[str], int]:
             continue
         reference, target = pair
         if reference.kind is AnswerKind.UNSUPPORTED:  # skipped: neither backend ran it
-            lines.append(f"{line.text}   // not run: {target_name} cannot run it")
+            lines.append(f"{line.text}   // {target_name} cannot run this: neither side ran it")
             continue
         annotation, text = _line(line.text, line.call, reference)
         if annotation is not None:

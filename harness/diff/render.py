@@ -127,6 +127,12 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
     if stats.avoided:
         avoided = ", ".join(stats.avoided)
         out.print(Text(f"not drawn after the target could not run them: {avoided}"), soft_wrap=True)
+    if stats.dropped:
+        areas = ", ".join(stats.dropped)
+        out.print(
+            Text(f"areas left out: {areas} (the target could not start any of their programs)"),
+            soft_wrap=True,
+        )
     if stats.skipped:
         out.print(
             Text(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ MAX_SHRINK_RUNS = 2000  # programs Hypothesis may run while shrinking one class
 # Seconds Hypothesis may spend shrinking one class: a target that hangs costs its whole
 # backend.timeout per program (lower it with -D backend.timeout=N for such targets).
 MAX_SHRINK_SECONDS = 120.0
+AREA_PROBES = 25  # programs of an area the target must fail to start before it is left out
 _UNLIMITED = 10**9
 
 
@@ -54,6 +56,7 @@ class Stats:
     first_divergence: float | None = None  # seconds from the start to the first divergent program
     first_class: float | None = None  # seconds from the start until the first class was shrunk
     avoided: tuple[str, ...] = ()  # container options the target cannot run, no longer drawn
+    dropped: tuple[str, ...] = ()  # areas left out: the target ran none of their programs
 
     @property
     def elapsed(self) -> float:
@@ -179,6 +182,10 @@ class Search:
         # and those seen running: later rounds draw without the former.
         self.avoided: set[tuple[str, object]] = set()
         self._runs_with: set[tuple[str, object]] = set()
+        self._tried: Counter[str] = Counter()  # programs of each area generated
+        self._started: Counter[str] = (
+            Counter()
+        )  # ... and those the target ran past their declarations
         self._learned = False
         self.seed = seed
         self.limits = limits
@@ -209,7 +216,7 @@ class Search:
             comparison = Comparison(program, (), (), Stop.NOT_STARTED)
         else:
             comparison = compare(program, reference, target)
-        self._learn(comparison)
+        self._learn(comparison, shrinking=shrinking)
         stats = self.stats
         stats.ops += comparison.calls
         if shrinking:
@@ -261,23 +268,44 @@ class Search:
             self._on_progress(self.stats, None)
         return self.found
 
-    def _learn(self, comparison: Comparison) -> None:
-        """Note the container options the target ran, and blame the one it could not.
+    def _learn(self, comparison: Comparison, *, shrinking: bool) -> None:
+        """Note the container options the target ran, and blame the one it could not; leave
+        out an area none of whose first `AREA_PROBES` programs the target could start.
 
         An option is blamed when a container the target cannot run has exactly one option
-        not yet seen in a container it ran (with more, nothing is decided yet).
+        not yet seen in a container it ran (with more, nothing is decided yet). An area is
+        left out only while another remains (the kernel backend runs only devices that match
+        the guest's, so random ones never start).
         """
+        area = comparison.program.area
+        if not shrinking:
+            self._tried[area] += 1
+            if comparison.stop is not Stop.TARGET_UNSUPPORTED:
+                self._started[area] += 1
+            stuck = not self._started[area] and self._tried[area] >= AREA_PROBES
+            if stuck and area in self.areas and len(self.areas) > 1:
+                self.areas.remove(area)
+                self.stats.dropped += (area,)
+                self._learned = True
         calls = comparison.program.calls()
         for (_, call), answer in zip(calls, comparison.target, strict=False):
             if call.method == "container" and answer.kind is not AnswerKind.UNSUPPORTED:
                 self._runs_with.update(call.kwargs)
         if comparison.stop is Stop.TARGET_UNSUPPORTED:
             _, call = calls[len(comparison.target)]
+            if call.method == "device" and area == "dma" and generate.NO_ATTACH not in self.avoided:
+                self.avoided.add(generate.NO_ATTACH)  # the device to attach: dma can do without
+                self.stats.avoided += ("a device to attach",)
+                self._learned = True
             if call.method == "container":
                 unknown = [option for option in call.kwargs if option not in self._runs_with]
                 if len(unknown) == 1 and unknown[0] not in self.avoided:
                     self.avoided.add(unknown[0])
-                    self.stats.avoided = tuple(sorted(_option(k, v) for k, v in self.avoided))
+                    options = (
+                        _option(k, v) for k, v in self.avoided if (k, v) != generate.NO_ATTACH
+                    )
+                    attach = ("a device to attach",) if generate.NO_ATTACH in self.avoided else ()
+                    self.stats.avoided = (*sorted(options), *attach)
                     self._learned = True
 
     def relearned(self) -> bool:
@@ -323,17 +351,21 @@ class Search:
         c0, c1, ... in order. Every step is run again and kept only if the class is unchanged.
         """
         program = comparison.program
-        skipped = comparison.skipped  # run by neither side: the file must not hold them
-        statements = [
-            s
-            for i, s in enumerate(program.statements[: comparison.statement + 1])
-            if i not in skipped
-        ]
+        statements = list(program.statements[: comparison.statement + 1])
         last = statements[-1]
         if isinstance(last, Device):  # a declaration is never skipped: it is all there
             before = sum(1 for index, _ in program.calls() if index < comparison.statement)
             statements[-1] = last.truncated(comparison.calls - before)
-        best = self._check(program.with_statements(statements), shape) or comparison
+        # Statements the target could not run (so neither side ran) go first: a file holding
+        # one would run it on the reference. If the divergence needs one (a target whose
+        # `Unsupported` changed its state after all), they stay, and the file check says so.
+        skipped = comparison.skipped
+        kept = [s for i, s in enumerate(statements) if i not in skipped]
+        best = (
+            self._check(program.with_statements(kept), shape)
+            or self._check(program.with_statements(statements), shape, skipped=True)
+            or comparison
+        )
         changed = True
         while changed:
             changed = False
@@ -344,19 +376,23 @@ class Search:
                 if name is not None and any(name in used(s) for s in later):
                     continue
                 candidate = statements[:index] + later
-                trial = self._check(best.program.with_statements(candidate), shape)
+                trial = self._check(
+                    best.program.with_statements(candidate), shape, skipped=bool(best.skipped)
+                )
                 if trial is not None:
                     best, statements, changed = trial, candidate, True
         containers = [s.name for s in best.program.statements if isinstance(s, Container)]
         names = {old: f"c{i}" for i, old in enumerate(containers) if old != f"c{i}"}
         if names:
-            best = self._check(best.program.renamed(names), shape) or best
+            renamed = best.program.renamed(names)
+            best = self._check(renamed, shape, skipped=bool(best.skipped)) or best
         return best
 
-    def _check(self, program: Program, shape: Shape) -> Comparison | None:
-        """The comparison of `program` if it still ends diverging in `shape`, else None."""
+    def _check(self, program: Program, shape: Shape, *, skipped: bool = False) -> Comparison | None:
+        """The comparison of `program` if it still ends diverging in `shape` at its last
+        statement (and, unless `skipped`, holds no statement the target could not run)."""
         comparison = self.run(program, shrinking=True)
         last = len(program) - 1
         if comparison.divergence == shape and comparison.statement == last:
-            return None if comparison.skipped else comparison
+            return comparison if skipped or not comparison.skipped else None
         return None

@@ -91,7 +91,8 @@ class OldKernelErrnos:
 
 class Restricted(V1MiscountsBytes):
     """The v1 miscount, on a system that, like the kernel backend, cannot run some containers
-    (64K pages, nothing reserved) nor maps above a 39-bit aperture: those are `Unsupported`."""
+    (64K pages, nothing reserved), maps above a 39-bit aperture, nor any device it was not
+    built with (it has none): those are `Unsupported`."""
 
     name = "planted-restricted"
 
@@ -106,3 +107,7 @@ class Restricted(V1MiscountsBytes):
         if iova + size > 1 << 39:
             raise Unsupported("above the IOMMU's 39-bit address width")
         super().map(container, iova, vaddr, size, perm)
+
+    def device(self, name: str, bdf: str) -> None:
+        """No device of a scenario matches one of this system's."""
+        raise Unsupported(f"no device of this system matches {name} {bdf}")

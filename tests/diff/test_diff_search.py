@@ -225,7 +225,17 @@ def test_a_target_that_breaks_down_for_good_stops_the_search() -> None:
 def test_container_options_the_target_cannot_run_are_learned_and_no_longer_drawn() -> None:
     result = search("diff_planted:Restricted")
     assert Shape("unmap", "ok", "other-value") in result.found
-    assert result.stats.avoided == ("pgsize=64K", "reserved=none")
+    assert result.stats.avoided == ("pgsize=64K", "reserved=none", "a device to attach")
     # Of 300 programs: only until each option is blamed. Drawn blindly, two containers in
     # three ask for 64K pages or nothing reserved, and their programs would stop there.
     assert result.stats.skipped < 30
+
+
+def test_an_area_the_target_never_starts_is_left_out() -> None:
+    result = Search(
+        session("model"), session("diff_planted:Restricted"), seed=2, limits=Limits(budget=400)
+    )
+    found = result.run_all()
+    assert sorted(result.stats.dropped) == ["config", "msix"]
+    assert result.areas == ["dma"]
+    assert Shape("unmap", "ok", "other-value") in found
