@@ -37,7 +37,9 @@ MAX_SHRINK_RUNS = 2000  # programs Hypothesis may run while shrinking one class
 # Seconds Hypothesis may spend shrinking one class: a target that hangs costs its whole
 # backend.timeout per program (lower it with -D backend.timeout=N for such targets).
 MAX_SHRINK_SECONDS = 120.0
-AREA_PROBES = 25  # programs of an area the target must fail to start before it is left out
+# An area is left out once the target has started fewer than one in ten of its programs,
+# after at least this many (a device without members may match, the others never do).
+AREA_PROBES = 25
 _UNLIMITED = 10**9
 
 
@@ -270,7 +272,7 @@ class Search:
 
     def _learn(self, comparison: Comparison, *, shrinking: bool) -> None:
         """Note the container options the target ran, and blame the one it could not; leave
-        out an area none of whose first `AREA_PROBES` programs the target could start.
+        out an area the target starts fewer than one program in ten of (after `AREA_PROBES`).
 
         An option is blamed when a container the target cannot run has exactly one option
         not yet seen in a container it ran (with more, nothing is decided yet). An area is
@@ -282,7 +284,8 @@ class Search:
             self._tried[area] += 1
             if comparison.stop is not Stop.TARGET_UNSUPPORTED:
                 self._started[area] += 1
-            stuck = not self._started[area] and self._tried[area] >= AREA_PROBES
+            tried, started = self._tried[area], self._started[area]
+            stuck = tried >= AREA_PROBES and started * 10 < tried
             if stuck and area in self.areas and len(self.areas) > 1:
                 self.areas.remove(area)
                 self.stats.dropped += (area,)

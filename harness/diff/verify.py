@@ -55,7 +55,10 @@ def _said(verdict: Verdict, line: int | None) -> str:
         text = text.upper().replace("LINE", "line")
     elif verdict.lines != (line,):
         text += f" (expected line {line} only)"
-    return f"{text} ({verdict.stopped})" if verdict.stopped else text
+    if not verdict.stopped:
+        return text
+    stopped = verdict.stopped if len(verdict.stopped) <= 60 else verdict.stopped[:60] + " …"
+    return f"{text} ({stopped})"
 
 
 def _verdict(text: str, file: str, session: BackendSession) -> Verdict:

@@ -233,7 +233,7 @@ def test_container_options_the_target_cannot_run_are_learned_and_no_longer_drawn
 
 def test_an_area_the_target_never_starts_is_left_out() -> None:
     result = Search(
-        session("model"), session("diff_planted:Restricted"), seed=2, limits=Limits(budget=400)
+        session("model"), session("diff_planted:Restricted"), seed=1, limits=Limits(budget=400)
     )
     found = result.run_all()
     assert sorted(result.stats.dropped) == ["config", "msix"]
