@@ -192,8 +192,9 @@ def _unmap(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.U
     m = _pick(draw, mine)
     if how == "span":  # from one map's start to another's end: holed when they are apart
         other = _pick(draw, mine)
-        first, last = min(m.iova, other.iova), max(m.iova + m.size, other.iova + other.size)
-        return p.Unmap(c.name, first, max(last - first, 0))
+        first, end = min(m.iova, other.iova), max(m.iova + m.size, other.iova + other.size)
+        # From 0 to the top of the space is 2^64 bytes: one page less is the most a size holds.
+        return p.Unmap(c.name, first, min(end - first, TOP - pg))
     iova, size = {
         "exact": (m.iova, m.size),
         "cut-start": (m.iova + pg, m.size),  # starts inside: v2 bisects, v1 removes nothing
@@ -202,7 +203,7 @@ def _unmap(draw: st.DrawFn, c: p.Container, pg: int, near: list[_Mapped]) -> p.U
         "zero": (m.iova, 0),
         "odd": (m.iova + 0x800, m.size),
     }[how]
-    if iova < 0 or size < 0:
+    if iova < 0 or size < 0 or size > U64_MAX:
         iova, size = m.iova, m.size
     return p.Unmap(c.name, iova % TOP, size)
 

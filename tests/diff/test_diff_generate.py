@@ -18,6 +18,7 @@ from harness.diff import generate
 from harness.diff import program as p
 from harness.diff.generate import AREAS, MSI_END, MSI_FIRST, TOP, programs
 from harness.sessions import BACKEND_METHODS
+from harness.vfio.address import U64_MAX
 
 V1_METHODS = frozenset(BACKEND_METHODS) - {
     "mmio_read",
@@ -57,6 +58,16 @@ def test_only_the_methods_given_are_called(data: st.DataObject) -> None:
     methods |= {"cfg_read", "cfg_write"}
     program = data.draw(programs(AREAS, methods))
     assert {call.method for _, call in program.calls()} <= methods
+
+
+def test_every_value_fits_its_64_bit_field() -> None:
+    # A value above 2^64-1 would be the language's scenario.error:value.range in the file and
+    # invalid parameters on the wire: the two sides would not even see the same call.
+    for program in sample(programs(AREAS, V1_METHODS), 1500, seed=11):
+        for _, call in program.calls():
+            values = [*call.args, *(v for _, v in call.kwargs)]
+            ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+            assert all(0 <= v <= U64_MAX for v in ints), (program.text(), call)
 
 
 def test_an_area_whose_methods_are_missing_is_not_usable() -> None:
