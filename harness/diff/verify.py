@@ -51,8 +51,8 @@ def _said(verdict: Verdict, line: int | None) -> str:
         return "passes" if line is None else "PASSES (not reproduced)"
     where = ", ".join(map(str, verdict.lines)) or "?"
     text = f"fails at line {where}" if len(verdict.lines) == 1 else f"fails at lines {where}"
-    if line is None:
-        text = text.upper().replace("LINE", "line")
+    if line is None:  # the reference must pass: its failure is the news
+        text = "FAILS" + text.removeprefix("fails")
     elif verdict.lines != (line,):
         text += f" (expected line {line} only)"
     if not verdict.stopped:
