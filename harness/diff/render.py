@@ -105,11 +105,12 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
         box=box.SIMPLE,
         title_justify="left",
     )
-    result.add_column("class", ratio=1)
+    # Ids are long and must be read whole: they fold rather than end in an ellipsis.
+    result.add_column("class", ratio=3, overflow="fold")
     result.add_column("program", justify="right", no_wrap=True)
     result.add_column("shrunk", justify="right", no_wrap=True)
-    result.add_column(f"on {reference}", no_wrap=True)
-    result.add_column(f"on {target}")
+    result.add_column(f"on {reference}", ratio=1, overflow="fold")
+    result.add_column(f"on {target}", ratio=2, overflow="fold")
     for row in rows:
         found = row.found
         result.add_row(
