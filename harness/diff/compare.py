@@ -128,6 +128,10 @@ class Shape:
     def __str__(self) -> str:
         return f"{self.method}: {self.reference} vs {self.target}"
 
+    def short(self) -> str:
+        """The class with each id cut to its reason: `map: overflow vs EINVAL`."""
+        return f"{self.method}: {_short(self.reference)} vs {_short(self.target)}"
+
     def slug(self) -> str:
         """A file-name form: `map-overlap-vs-ok`."""
         parts = [self.method, _short(self.reference), "vs", _short(self.target)]

@@ -105,7 +105,6 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
         box=box.SIMPLE,
         title_justify="left",
     )
-    # Ids are long and must be read whole: they fold rather than end in an ellipsis.
     result.add_column("class", ratio=3, overflow="fold")
     result.add_column("program", justify="right", no_wrap=True)
     result.add_column("shrunk", justify="right", no_wrap=True)
@@ -114,7 +113,7 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
     for row in rows:
         found = row.found
         result.add_row(
-            str(found.shape),
+            found.shape.short(),  # the ids in full are in the lines above and in the file
             str(found.sequence),
             f"{found.first_size} → {len(found.comparison.program)}",
             row.on_reference,

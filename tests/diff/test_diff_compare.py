@@ -74,6 +74,7 @@ def test_a_class_names_the_ids_and_its_slug_their_reasons() -> None:
     found = shape(MAP, failed("dma.map.failed:overflow", 75), failed("kernel.errno:EINVAL", 22))
     assert found == Shape("map", "dma.map.failed:overflow", "kernel.errno:EINVAL")
     assert found.slug() == "map-overflow-vs-EINVAL"
+    assert found.short() == "map: overflow vs EINVAL"
     crash = shape(MAP, OK, Answer(AnswerKind.CRASH, id="ZeroDivisionError"))
     assert crash.slug() == "map-ok-vs-crash-ZeroDivisionError"
 
