@@ -3,9 +3,11 @@
 - `harness/vfio/` (the core) imports only the standard library and sortedcontainers;
 - `annotations/` never imports pytest, rich or harness;
 - only `harness/pytest_plugin/` imports pytest, and nothing imports pytest's private `_pytest`;
-- only `harness/render.py` imports rich;
+- only the rendering modules (`harness/render.py`, and the differential tester's
+  `harness/diff/render.py`) import rich;
 - only the two grammars' packages (`annotations/`, `harness/scenario/`) import lark;
-- nothing the project ships imports hypothesis (a test dependency, not a runtime one).
+- hypothesis is not a runtime dependency: only the differential tester (`harness/diff/`, run
+  by `python -m harness diff`, which needs the `diff` extra) imports it.
 
 Imports inside functions count: a lazy import is still an import of the layer.
 """
@@ -93,9 +95,12 @@ def test_the_pytest_plugin_entry_module_imports_pytest() -> None:
     assert "pytest" in imported_roots(ROOT / "harness" / "pytest_plugin" / "plugin.py")
 
 
+RENDERERS = ("harness/render.py", "harness/diff/render.py")
+
+
 @pytest.mark.parametrize("path", shipped(), ids=ident)
-def test_only_the_renderer_imports_rich(path: Path) -> None:
-    if ident(path) != "harness/render.py":
+def test_only_the_renderers_import_rich(path: Path) -> None:
+    if ident(path) not in RENDERERS:
         assert "rich" not in imported_roots(path)
 
 
@@ -106,5 +111,6 @@ def test_only_the_grammar_packages_import_lark(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", shipped(), ids=ident)
-def test_nothing_shipped_imports_hypothesis(path: Path) -> None:
-    assert "hypothesis" not in imported_roots(path)
+def test_only_the_differential_tester_imports_hypothesis(path: Path) -> None:
+    if not below(path, "harness/diff"):
+        assert "hypothesis" not in imported_roots(path)
