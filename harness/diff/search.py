@@ -31,6 +31,7 @@ from hypothesis.errors import NoSuchExample
 from harness.backend import Backend, BackendFault, BackendSession, Unsupported
 from harness.diff import generate
 from harness.diff.compare import AnswerKind, Comparison, ReferenceBroke, Shape, Stop, compare
+from harness.diff.dma_programs import NO_ATTACH
 from harness.diff.program import Container, Device, Program, declared, size_text, used
 
 MAX_SHRINK_RUNS = 2000  # programs Hypothesis may run while shrinking one class
@@ -296,18 +297,16 @@ class Search:
                 self._runs_with.update(call.kwargs)
         if comparison.stop is Stop.TARGET_UNSUPPORTED:
             _, call = calls[len(comparison.target)]
-            if call.method == "device" and area == "dma" and generate.NO_ATTACH not in self.avoided:
-                self.avoided.add(generate.NO_ATTACH)  # the device to attach: dma can do without
+            if call.method == "device" and area == "dma" and NO_ATTACH not in self.avoided:
+                self.avoided.add(NO_ATTACH)  # the device to attach: dma can do without
                 self.stats.avoided += ("a device to attach",)
                 self._learned = True
             if call.method == "container":
                 unknown = [option for option in call.kwargs if option not in self._runs_with]
                 if len(unknown) == 1 and unknown[0] not in self.avoided:
                     self.avoided.add(unknown[0])
-                    options = (
-                        _option(k, v) for k, v in self.avoided if (k, v) != generate.NO_ATTACH
-                    )
-                    attach = ("a device to attach",) if generate.NO_ATTACH in self.avoided else ()
+                    options = (_option(k, v) for k, v in self.avoided if (k, v) != NO_ATTACH)
+                    attach = ("a device to attach",) if NO_ATTACH in self.avoided else ()
                     self.stats.avoided = (*sorted(options), *attach)
                     self._learned = True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.backend import CoreDefaults, PermName, Unsupported
+from harness.backend import BackendFault, CoreDefaults, PermName, Unsupported
 from harness.model import ModelBackend
 from harness.vfio.address import U64_MAX, Iova
 from harness.vfio.catalog import VfioError, kind_of
@@ -111,3 +111,19 @@ class Restricted(V1MiscountsBytes):
     def device(self, name: str, bdf: str) -> None:
         """No device of a scenario matches one of this system's."""
         raise Unsupported(f"no device of this system matches {name} {bdf}")
+
+
+class DiesOnWrap(ModelBackend):
+    """Breaks down (as a guest that double-faults) on a map whose range wraps past 2^64.
+
+    Served over the protocol, the `BackendFault` ends the child (exit status 3): the harness
+    sees a process that died during a call, and must start a new one for the next program.
+    """
+
+    name = "planted-dies"
+
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
+        """A map, or a breakdown when it wraps."""
+        if iova + size > U64_MAX + 1:
+            raise BackendFault("the guest double-faulted", "Oops: double fault")
+        super().map(container, iova, vaddr, size, perm)

@@ -1,6 +1,7 @@
 """A planted backend served over the protocol: `python tests/diff/diff_planted_serve.py BUG`.
 
-BUG is `overlap` (`diff_planted.OverlapByOnePage`) or `v1count` (`diff_planted.V1MiscountsBytes`).
+BUG is `overlap`, `v1count` or `dies` (the classes `OverlapByOnePage`, `V1MiscountsBytes` and
+`DiesOnWrap` of `diff_planted`).
 The differential tests and bench/diff.py run it as `exec:` target: a process backend with a
 known bug, as a VMM's adapter would be.
 """
@@ -16,7 +17,11 @@ from harness.sessions import open_backend
 # The plants' module sits beside this script: the session imports it by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BUGS = {"overlap": "diff_planted:OverlapByOnePage", "v1count": "diff_planted:V1MiscountsBytes"}
+BUGS = {
+    "overlap": "diff_planted:OverlapByOnePage",
+    "v1count": "diff_planted:V1MiscountsBytes",
+    "dies": "diff_planted:DiesOnWrap",
+}
 
 
 def main(argv: list[str]) -> int:

@@ -16,18 +16,12 @@ from hypothesis.errors import NoSuchExample
 
 from harness.diff import generate
 from harness.diff import program as p
-from harness.diff.generate import AREAS, MSI_END, MSI_FIRST, TOP, programs
+from harness.diff.dma_programs import MSI_END, MSI_FIRST, TOP
+from harness.diff.generate import AREAS, programs
 from harness.sessions import BACKEND_METHODS
 from harness.vfio.address import U64_MAX
 
-V1_METHODS = frozenset(BACKEND_METHODS) - {
-    "mmio_read",
-    "mmio_write",
-    "device_reset",
-    "msix_last_addr",
-    "msix_last_data",
-    "command",
-}
+METHODS = frozenset(BACKEND_METHODS)
 
 
 def sample(strategy: st.SearchStrategy[p.Program], count: int, seed: int) -> list[p.Program]:
@@ -53,7 +47,7 @@ def sample(strategy: st.SearchStrategy[p.Program], count: int, seed: int) -> lis
 
 @given(st.data())
 def test_only_the_methods_given_are_called(data: st.DataObject) -> None:
-    methods = frozenset(data.draw(st.sets(st.sampled_from(sorted(V1_METHODS)))))
+    methods = frozenset(data.draw(st.sets(st.sampled_from(sorted(METHODS)))))
     methods |= {"container", "map", "device", "device_bar", "device_msix", "msix_entry"}
     methods |= {"cfg_read", "cfg_write"}
     program = data.draw(programs(AREAS, methods))
@@ -63,7 +57,7 @@ def test_only_the_methods_given_are_called(data: st.DataObject) -> None:
 def test_every_value_fits_its_64_bit_field() -> None:
     # A value above 2^64-1 would be the language's scenario.error:value.range in the file and
     # invalid parameters on the wire: the two sides would not even see the same call.
-    for program in sample(programs(AREAS, V1_METHODS), 1500, seed=11):
+    for program in sample(programs(AREAS, METHODS), 1500, seed=11):
         for _, call in program.calls():
             values = [*call.args, *(v for _, v in call.kwargs)]
             ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
@@ -84,7 +78,7 @@ def test_an_area_whose_methods_are_missing_is_not_usable() -> None:
 
 
 def test_the_same_seed_draws_the_same_programs() -> None:
-    strategy = programs(AREAS, V1_METHODS)
+    strategy = programs(AREAS, METHODS)
     assert sample(strategy, 40, seed=7) == sample(strategy, 40, seed=7)
     assert sample(strategy, 40, seed=7) != sample(strategy, 40, seed=8)
 
@@ -174,6 +168,9 @@ DMA_EDGES: dict[str, Callable[[p.Program], bool]] = {
     "entry limit of 64": _any(p.Container, lambda s: s.limit == 64),
     "nothing reserved": _any(p.Container, lambda s: s.reserved == "none"),
     "attach": _any(p.Attach),
+    "an IOMMU address width of 39": _any(p.Container, lambda s: s.aw == 39),
+    "unmap all with iova=0 size=0": _any(p.UnmapAll, lambda s: s.iova == 0 and s.size == 0),
+    "unmap all with a range": _any(p.UnmapAll, lambda s: bool(s.iova) and s.size is not None),
 }
 
 
@@ -202,6 +199,19 @@ CONFIG_EDGES: dict[str, Callable[[p.Program], bool]] = {
     ),
     "BAR size not a power of two": _any(p.Device, lambda d: any(b.size == 24 for b in d.bars)),
     "ROM": _any(p.Device, lambda d: d.rom is not None),
+    "Memory Space and Bus Master on": _any(p.CfgWrite, lambda s: s.offset == 4 and s.value == 6),
+    "MMIO write of 8 bytes": _any(p.MmioWrite, lambda s: s.size == 8),
+    "MMIO read past the BAR's end": lambda program: any(
+        isinstance(r, p.MmioRead)
+        and any(
+            isinstance(d, p.Device) and any(b.index == r.bar and r.offset >= b.size for b in d.bars)
+            for d in program.statements
+        )
+        for r in program.statements
+    ),
+    "unaligned MMIO": _any(p.MmioRead, lambda s: s.offset % s.size != 0),
+    "MMIO to an absent BAR": _any(p.MmioWrite, lambda s: s.bar == 5),
+    "reset": _any(p.Reset),
 }
 
 MSIX_EDGES: dict[str, Callable[[p.Program], bool]] = {
@@ -232,6 +242,35 @@ MSIX_EDGES: dict[str, Callable[[p.Program], bool]] = {
         )
         for s in program.statements
     ),
+    "Bus Master left off": lambda program: (
+        not any(isinstance(s, p.CfgWrite) and s.offset == 4 for s in program.statements)
+    ),
+    "a vector control word written through MMIO": lambda program: any(
+        isinstance(s, p.MmioWrite)
+        and any(
+            isinstance(d, p.Device)
+            and d.msix is not None
+            and s.bar == 0
+            and s.offset >= 16
+            and s.offset % 16 == 12
+            and s.offset < 16 * d.msix.vectors
+            for d in program.statements
+        )
+        for s in program.statements
+    ),
+    "a PBA read through MMIO": lambda program: any(
+        isinstance(s, p.MmioRead)
+        and any(
+            isinstance(d, p.Device)
+            and d.msix is not None
+            and d.msix.pba_bar == 0
+            and s.bar == 0
+            and s.offset == d.msix.pba_offset
+            for d in program.statements
+        )
+        for s in program.statements
+    ),
+    "reset": _any(p.Reset),
     "irq, then unmask": lambda program: any(
         isinstance(a, p.Irq) and isinstance(b, p.MsixVector) and b.action == "unmask"
         for i, a in enumerate(program.statements)
@@ -246,13 +285,13 @@ MSIX_EDGES: dict[str, Callable[[p.Program], bool]] = {
 def test_every_edge_the_semantics_name_is_drawn(
     area: str, edges: dict[str, Callable[[p.Program], bool]]
 ) -> None:
-    drawn = sample(programs([area], V1_METHODS), 300, seed=1)
+    drawn = sample(programs([area], METHODS), 300, seed=1)
     missed = [name for name, seen in edges.items() if not any(map(seen, drawn))]
     assert not missed
 
 
 def test_queries_end_every_program_and_read_what_it_used() -> None:
-    for program in sample(programs(AREAS, V1_METHODS), 60, seed=3):
+    for program in sample(programs(AREAS, METHODS), 60, seed=3):
         kinds = [isinstance(s, p.Query) for s in program.statements]
         first = kinds.index(True) if True in kinds else len(kinds)
         assert all(kinds[first:]), "queries come after every operation"

@@ -13,21 +13,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from annotations.annotation import Output
 from harness.diff import program as p
 from harness.diff.generate import AREAS, programs
 from harness.model import ModelBackend
-from harness.scenario import Checker, parse, run
+from harness.scenario import execute
 from harness.sessions import BACKEND_METHODS
 
-V1_METHODS = frozenset(BACKEND_METHODS) - {
-    "mmio_read",
-    "mmio_write",
-    "device_reset",
-    "msix_last_addr",
-    "msix_last_data",
-    "command",
-}
+METHODS = frozenset(BACKEND_METHODS)
 
 
 class Recorder:
@@ -50,14 +42,14 @@ class Recorder:
 
 def interpreted_calls(text: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
     recorder = Recorder()
-    outputs: list[Output] = []
-    run(Checker().check(parse(text, "generated.vfio")), recorder, outputs)  # type: ignore[arg-type]
-    checks = [o for o in outputs if o.id.startswith(("scenario.", "parser."))]
+    execution = execute([("generated.vfio", text)], recorder)  # type: ignore[arg-type]
+    assert execution.abort is None, execution.abort
+    checks = [o for o in execution.outputs if o.id.startswith(("scenario.", "parser."))]
     assert all(o.id == "scenario.error:eval" for o in checks), checks
     return recorder.calls
 
 
-@given(programs(AREAS, V1_METHODS))
+@given(programs(AREAS, METHODS))
 def test_the_interpreter_makes_exactly_the_calls_of_a_programs_text(program: p.Program) -> None:
     listed = [(c.method, c.args, dict(c.kwargs)) for _, c in program.calls()]
     assert interpreted_calls(program.text()) == listed
