@@ -1,4 +1,4 @@
-"""The command line: `python -m harness run PATH...`, `ids` and `serve`.
+"""The command line: `python -m harness run PATH...`, `ids`, `serve` and `diff`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
 (`harness.discovery.group`), opens the backend once (`harness.sessions.open_backend`), runs each
@@ -11,6 +11,8 @@ catalog, one id per line with its description. `serve` serves the core model ove
 `vfio-harness/1` protocol on stdin and stdout. Output is plain text when stdout is not a
 terminal or `NO_COLOR` is set (rich's Console decides), and ASCII when stdout cannot encode more.
 The usage line names the program as it was started: `vfio-harness` or `python -m harness`.
+`diff --against SPEC` compares a backend with the model on generated scenarios and writes one
+regression file per class of divergence (`harness.diff.command`).
 """
 
 from __future__ import annotations
@@ -78,7 +80,50 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     commands.add_parser(
         "kernel", help="the kernel backend: setup, status, serve (see `kernel --help`)"
     )
+    _diff_arguments(commands.add_parser("diff", help="compare a backend with the model"))
     return parser
+
+
+def _diff_arguments(diff: argparse.ArgumentParser) -> None:
+    """`diff`: generated programs on two backends, one regression file per divergence."""
+    diff.description = (
+        "Generate scenarios, run each on the reference and the target, and write one"
+        " annotated .vfio file per class of divergence (exit 1 when any was found)."
+    )
+    diff.add_argument(
+        "--against", required=True, metavar="SPEC", help="the target backend: any backend spec"
+    )
+    diff.add_argument(
+        "--reference", default="model", metavar="SPEC", help="the reference (default: model)"
+    )
+    limit = diff.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--budget", type=int, metavar="N", help="programs to generate (default 1000)"
+    )
+    limit.add_argument("--time", type=float, metavar="SECONDS", help="search this long instead")
+    diff.add_argument("--seed", type=int, metavar="S", help="the seed (default: a random one)")
+    diff.add_argument(
+        "--areas", default="dma,config,msix", metavar="LIST", help="default dma,config,msix"
+    )
+    diff.add_argument(
+        "--out",
+        type=Path,
+        default=Path("scenarios") / "regressions",
+        metavar="DIR",
+        help="where the files go (default scenarios/regressions)",
+    )
+    diff.add_argument("--overwrite", action="store_true", help="replace a file of the same class")
+    diff.add_argument(
+        "--max-ops", type=int, default=24, metavar="N", help="operations per program (24)"
+    )
+    diff.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run option for both backends, as for run (e.g. vfio:pgsize=64K)",
+    )
 
 
 def collect(paths: Sequence[Path], options: RunOptions) -> list[Scenario]:
@@ -206,6 +251,20 @@ def ids_command(out: render.Out) -> int:
     return EXIT_OK
 
 
+def _diff(args: argparse.Namespace, out: render.Out) -> int:
+    """`diff`, imported here: the search needs Hypothesis, an extra `run` and `ids` never load."""
+    try:
+        from harness.diff.command import diff_command
+    except ModuleNotFoundError as error:
+        if error.name != "hypothesis":
+            raise
+        raise UsageError(
+            "diff needs Hypothesis, which is not installed",
+            "install the extra: pip install 'vfio-harness[diff]'",
+        ) from None
+    return diff_command(args, out)
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Entry point of `vfio-harness` and `python -m harness` (which passes its `prog`)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
@@ -218,6 +277,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     try:
         if args.command == "ids":
             return ids_command(out)
+        if args.command == "diff":
+            return _diff(args, out)
         if args.command == "serve":
             from harness.protocol.model_server import main as serve_model
 

@@ -1,0 +1,251 @@
+"""Regression files: one annotated `.vfio` scenario per class of divergence.
+
+The file is the shrunk program. Every line states the reference's answer: a failing line gets
+`//:: ExpectedOutput(ID)` above it, a statement that returns a value ends in `== VALUE`, a query
+is an `assert` of the value the reference read. Run on the reference, the file passes; run on
+the target, it fails at the divergent line, which says in a comment what the target answered.
+A header comment says which backends disagreed, with what versions, how the file was found
+(seed, budget, the program's number) and how to run it again.
+
+Writing is atomic: the text goes to a temporary file in the same folder, then is linked to its
+name (which fails if the name exists: an existing file is kept unless `overwrite`, and then it
+is replaced with `os.replace`). The date in the header is today's, or `SOURCE_DATE_EPOCH`'s
+when that is set (reproducible-builds.org), so the same seed and budget write the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import os
+import platform
+import shlex
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from harness.diff.compare import Answer, AnswerKind, Comparison
+from harness.diff.program import Call, size_text
+from harness.diff.search import Found, Limits
+from harness.vfio.catalog import ErrorId
+
+SUFFIX = ".vfio"
+_EVAL = ErrorId.SCENARIO_EVAL.value
+_SIZES = {"unmap", "unmap_all", "mapped", "bar_size", "rom_size"}
+_COUNTS = {"mappings", "avail", "msix_vectors", "msix_delivered", "msix_configured"}
+MESSAGE_LIMIT = 120  # characters of a target's message quoted in a comment
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """A backend as the header shows it: the spec given, its project name, its `info`."""
+
+    spec: str
+    name: str
+    info: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """How a search ran: what the header says and how to rerun it."""
+
+    reference: Side
+    target: Side
+    seed: int
+    limits: Limits
+    areas: Sequence[str]
+    defines: Sequence[str] = ()  # the `-D key=value` options given
+
+    def rerun(self) -> str:
+        """The command line that runs this search again."""
+        words = ["python", "-m", "harness", "diff", "--against", self.target.spec]
+        if self.reference.spec != "model":
+            words += ["--reference", self.reference.spec]
+        words += ["--seed", str(self.seed)]
+        if self.limits.budget is not None:
+            words += ["--budget", str(self.limits.budget)]
+        if self.limits.seconds is not None:
+            words += ["--time", f"{self.limits.seconds:g}"]
+        words += ["--areas", ",".join(self.areas)]
+        for define in self.defines:
+            words += ["-D", define]
+        return shlex.join(words)
+
+
+def today() -> str:
+    """Today's date (UTC), or `SOURCE_DATE_EPOCH`'s when it is set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+        if epoch and epoch.isdigit()
+        else datetime.datetime.now(datetime.UTC)
+    )
+    return moment.date().isoformat()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def file_name(found: Found, target: Side) -> str:
+    """`TARGET-METHOD-REF-vs-TGT.vfio`: one name per class and target."""
+    stem = "-".join((target.name, found.shape.slug()))
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in stem) + SUFFIX
+
+
+def _value_text(call: Call, value: int) -> str:
+    if call.method in _SIZES:
+        return size_text(value) if value else "0"
+    if call.method in _COUNTS:
+        return str(value)
+    return hex(value)
+
+
+def _answer_text(call: Call, answer: Answer) -> str:
+    if answer.kind is AnswerKind.OK and answer.value is not None:
+        if call.boolean:
+            return "true" if answer.value else "false"
+        return f"returned {_value_text(call, answer.value)}"
+    text = answer.describe()
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= MESSAGE_LIMIT else one_line[:MESSAGE_LIMIT] + " …"
+
+
+def _line(text: str, call: Call, answer: Answer) -> tuple[str | None, str]:
+    """The annotation (if any) and the statement line for the reference's answer."""
+    if answer.kind is AnswerKind.FAILED:
+        annotation = _EVAL if call.query else answer.id
+        return f"//:: ExpectedOutput({annotation})", text
+    if answer.value is None:
+        return None, text
+    if call.boolean:
+        expression = text.removeprefix("assert ")
+        return None, f"assert {expression}" if answer.value else f"assert not {expression}"
+    return None, f"{text} == {_value_text(call, answer.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A regression file's text and the line (1-based) where the target diverges."""
+
+    text: str
+    line: int
+
+
+def render(found: Found, provenance: Provenance, path: str) -> Rendered:
+    """The regression file of one class (see the module docstring)."""
+    comparison = found.comparison
+    body, divergent = _body(comparison, provenance.target.name)
+    line = len(_header(found, provenance, path, 0)) + divergent
+    header = _header(found, provenance, path, line)
+    return Rendered("\n".join(header + body) + "\n", line)
+
+
+def _body(comparison: Comparison, target_name: str) -> tuple[list[str], int]:
+    """The program's lines with the reference's answers; the divergent line's index (1-based)."""
+    lines: list[str] = []
+    answers = iter(zip(comparison.reference, comparison.target, strict=True))
+    # Calls after the divergent one (a device's later members, when the search could not cut
+    # them) have no answers: they are written as they are, and the file check tells.
+    last_call = len(comparison.reference) - 1
+    call_index = -1
+    divergent = 0
+    for _, line in comparison.program.lines():
+        if line.call is None:
+            lines.append(line.text)
+            continue
+        call_index += 1
+        pair = next(answers, None)
+        if pair is None:
+            lines.append(line.text)
+            continue
+        reference, target = pair
+        if reference.kind is AnswerKind.UNSUPPORTED:  # skipped: neither backend ran it
+            lines.append(f"{line.text}   // {target_name} cannot run this: neither side ran it")
+            continue
+        annotation, text = _line(line.text, line.call, reference)
+        if annotation is not None:
+            lines.append(annotation)
+        if call_index == last_call:
+            text = f"{text}   // {target_name}: {_answer_text(line.call, target)}"
+            divergent = len(lines) + 1
+        lines.append(text)
+    return lines, divergent
+
+
+def _header(found: Found, provenance: Provenance, path: str, line: int) -> list[str]:
+    ref, tgt = provenance.reference, provenance.target
+    shrunk = len(found.comparison.program)
+    budget = provenance.limits.budget
+    of = f" of {budget}" if budget is not None else ""
+    lines = [
+        f"// Differential test: {tgt.name} answers otherwise than {ref.name} at line {line}.",
+        f"// class:     {found.shape}",
+        f"// reference: {ref.name} ({ref.spec})",
+        *(f"//   {key}: {value}" for key, value in sorted(ref.info.items())),
+        f"// target:    {tgt.name} ({tgt.spec})",
+        *(f"//   {key}: {value}" for key, value in sorted(tgt.info.items())),
+        f"// found:     program {found.sequence}{of}, seed {provenance.seed},"
+        f" {found.first_size} statements shrunk to {shrunk}, on {today()}",
+        f"// versions:  vfio-harness {_version('vfio-harness')},"
+        f" hypothesis {_version('hypothesis')}, python {platform.python_version()}",
+        f"// rerun:     {provenance.rerun()}",
+        f"// check:     python -m harness run {shlex.quote(path)}",
+        f"//              passes on {ref.name}",
+        f"//            python -m harness run {shlex.quote(path)}"
+        f" --backend {shlex.quote(tgt.spec)}",
+        f"//              fails at line {line}",
+        "//",
+        "// Each line holds the reference's answer: an expected output above a line that fails,",
+        "// `== VALUE` on a value, an assert of each attribute read at the end. The line where the",
+        f"// target answers otherwise ends with what {tgt.name} answered.",
+        "",
+    ]
+    return [" ".join(line.split("\n")) for line in lines]
+
+
+class Written(enum.Enum):
+    """What writing a regression file did."""
+
+    CREATED = "created"
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"  # the file exists with this very text
+    KEPT = "kept"  # the file exists with other text and overwriting was not asked for
+
+
+def write(path: Path, text: str, *, overwrite: bool = False) -> Written:
+    """Write `text` to `path` atomically; an existing file is replaced only if `overwrite`."""
+    data = text.encode("utf-8")
+    if path.exists():
+        try:
+            if path.read_bytes() == data:
+                return Written.UNCHANGED
+        except OSError:
+            pass
+        if not overwrite:
+            return Written.KEPT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        if overwrite:
+            existed = path.exists()
+            os.replace(temporary, path)
+            return Written.REPLACED if existed else Written.CREATED
+        try:
+            os.link(temporary, path)  # fails if the name exists: never clobbers
+        except FileExistsError:
+            return Written.KEPT
+        return Written.CREATED
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

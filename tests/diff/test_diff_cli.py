@@ -1,0 +1,182 @@
+"""`python -m harness diff`: exit statuses, what it prints, what it writes."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.backend import CoreDefaults
+from harness.cli import main
+from harness.diff.search import Search
+from harness.discovery import Scenario
+from harness.model import ModelBackend
+from harness.runner import run_scenario
+from harness.sessions import open_backend
+
+V1COUNT = "diff_planted:V1MiscountsBytes"
+ARGS = ["--areas", "dma", "--seed", "1", "--budget", "300"]
+
+
+@pytest.fixture(autouse=True)
+def fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+def diff(*args: str | Path) -> int:
+    return main(["diff", *map(str, args)])
+
+
+def test_a_divergence_exits_1_and_writes_a_file_that_reproduces_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "diff: planted-v1count (diff_planted:V1MiscountsBytes) against model (model)" in out
+    assert "class 1: unmap: ok vs other-value" in out
+    assert "1 class of divergence: planted-v1count against model" in out
+    assert "\x1b[" not in out  # not a terminal: plain text
+    files = sorted(tmp_path.iterdir())
+    assert [f.name for f in files] == ["planted-v1count-unmap-ok-vs-other-value.vfio"]
+    assert f"{files[0]} (created)" in out
+    scenario = Scenario(files[0].stem, (files[0],), tmp_path)
+    model = open_backend("model", CoreDefaults())
+    assert not run_scenario(scenario, session=model).outcome.failed
+    assert run_scenario(scenario, session=open_backend(V1COUNT, CoreDefaults())).outcome.failed
+
+
+def test_the_same_seed_and_budget_write_the_same_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert diff("--against", V1COUNT, *ARGS, "--out", first) == 1
+    assert diff("--against", V1COUNT, *ARGS, "--out", second) == 1
+    names = sorted(f.name for f in first.iterdir())
+    assert names == sorted(f.name for f in second.iterdir())
+    for name in names:
+        one = (first / name).read_text().replace(str(first), "OUT")
+        two = (second / name).read_text().replace(str(second), "OUT")
+        assert one == two
+    assert diff("--against", V1COUNT, *ARGS, "--out", first) == 1
+    assert "(unchanged)" in capsys.readouterr().out
+
+
+def test_an_existing_file_of_another_content_is_kept_unless_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = tmp_path / "planted-v1count-unmap-ok-vs-other-value.vfio"
+    name.write_text("// mine\n")
+    assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path) == 1
+    assert "(kept)" in capsys.readouterr().out
+    assert name.read_text() == "// mine\n"
+    assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path, "--overwrite") == 1
+    assert "(replaced)" in capsys.readouterr().out
+    assert name.read_text().startswith("// Differential test:")
+
+
+def test_agreeing_backends_exit_0_and_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert diff("--against", "model", "--seed", "2", "--budget", "60", "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "0 classes of divergence: model against model" in out
+    assert "programs 60 ·" in out
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--areas", "dma,gpu"], "--areas 'dma,gpu': unknown area gpu"),
+        (["--budget", "0"], "--budget 0: must be at least 1"),
+        (["--time", "-1"], "--time -1: must be above 0"),
+        (["--seed", "-3"], "--seed -3: must not be negative"),
+        (["--max-ops", "0"], "--max-ops 0: must be at least 1"),
+        (["-D", "vfio:pgsize=3"], "vfio:pgsize"),
+    ],
+)
+def test_a_bad_option_is_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert diff("--against", "model", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_target_that_cannot_be_loaded_is_a_usage_error_with_a_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert diff("--against", "no_such_module:Backend") == 2
+    err = capsys.readouterr().err
+    assert "error: target backend 'no_such_module:Backend': cannot import module" in err
+    assert "hint:" in err
+
+
+def test_budget_and_time_cannot_both_be_given(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        diff("--against", "model", "--budget", "5", "--time", "5")
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_without_hypothesis_diff_is_a_usage_error_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [
+        m for m in sys.modules if m == "hypothesis" or m.startswith(("hypothesis.", "harness.diff"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # what an absent package looks like
+    assert diff("--against", "model") == 2
+    err = capsys.readouterr().err
+    assert "error: diff needs Hypothesis, which is not installed" in err
+    assert "pip install 'vfio-harness[diff]'" in err
+
+
+class CrashingReference(ModelBackend):
+    name = "crashing"
+
+    def unmap(self, container: str, iova: int, size: int) -> int:
+        raise RuntimeError("reference bug")
+
+
+def test_a_reference_that_crashes_exits_1_and_prints_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = diff(
+        "--reference",
+        "test_diff_cli:CrashingReference",
+        "--against",
+        "model",
+        *ARGS,
+        "--out",
+        tmp_path,
+    )
+    assert status == 1
+    out = capsys.readouterr().out
+    assert "error: the reference crashing crashed: RuntimeError: reference bug" in out
+    assert "a bug in the reference, not a divergence. The program:" in out
+    assert "\nunmap c" in out  # the program, as scenario text
+
+
+def test_an_interrupted_search_writes_what_it_found_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_round = Search._round
+    rounds = []
+
+    def interrupted_after_one(self: Search, rng: random.Random) -> object:
+        rounds.append(1)
+        if len(rounds) > 1:
+            raise KeyboardInterrupt
+        return real_round(self, rng)
+
+    monkeypatch.setattr(Search, "_round", interrupted_after_one)
+    assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path) == 130
+    out = capsys.readouterr().out
+    assert "interrupted: writing the classes found so far" in out
+    assert "1 class of divergence" in out
+    assert [f.name for f in tmp_path.iterdir()] == ["planted-v1count-unmap-ok-vs-other-value.vfio"]
