@@ -23,17 +23,6 @@ def test_corpus_has_at_least_sixty_files() -> None:
     assert len(FILES) >= 60
 
 
-# Ids whose statements are language v2 syntax (mmio, options on `unmap all`): the corpus can
-# expect them only once the v2 grammar lands, and this set must then shrink (the test fails
-# as soon as one of them is expected, so it never hides a covered id).
-AWAITING_V2_GRAMMAR = {
-    "mmio.access.failed:no.bar",
-    "mmio.access.failed:out.of.range",
-    "mmio.access.failed:unaligned",
-    "dma.unmap.failed:all.with.range",
-}
-
-
 def test_every_catalog_id_is_expected_by_a_scenario() -> None:
     # The catalog's own ids; the kernel.errno:<NAME> family names kernel failures, which no
     # model run produces.
@@ -43,9 +32,7 @@ def test_every_catalog_id_is_expected_by_a_scenario() -> None:
         for a in read.annotations
         if a.kind is Kind.EXPECTED and a.output_id is not None
     }
-    assert sorted({error_id.value for error_id in ErrorId} - expected) == sorted(
-        AWAITING_V2_GRAMMAR
-    )
+    assert sorted({error_id.value for error_id in ErrorId} - expected) == []
 
 
 @pytest.mark.parametrize(
