@@ -47,7 +47,18 @@ from harness.backend import CoreDefaults, WindowSpec
 from harness.errors import HintedError
 from harness.kernel.config import ACCELS, IOMMUS, SERIES, ConfigError, KernelConfig
 from harness.literals import SUFFIXES, parse_int
-from harness.vfio.dma import MAX_AW, MIN_AW
+from harness.vfio.bars import WINDOW_END, WindowKind, window_error
+from harness.vfio.catalog import VfioError
+from harness.vfio.dma import (
+    MAX_AW,
+    MAX_LIMIT,
+    MAX_PGSIZE,
+    MIN_AW,
+    MIN_PGSIZE,
+    address_width_error,
+    limit_error,
+    page_size_error,
+)
 
 DEFAULT_INCLUDE = r".*\.vfio"
 EXEC = "exec:"  # the prefix of a process backend's spec
@@ -57,9 +68,6 @@ DEFAULT_TIMEOUT = 30.0  # seconds (backend.timeout)
 _URL_FIELDS = ("project", "issue")
 _BACKEND = re.compile(r"model|[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 # Where each window must end: the top of its address space, exclusive.
-_WINDOW_END = {"mmio32": 1 << 32, "mmio64": 1 << 64, "io": 1 << 16}
-_MAX_PGSIZE = 1 << 30
-_MAX_LIMIT = (1 << 32) - 1
 
 
 class OptionError(HintedError):
@@ -150,12 +158,12 @@ def parse_defines(defines: Iterable[str]) -> RunOptions:
         raise OptionError("kernel.iommu", options.kernel_iommu, error.message, error.hint) from None
     d = options.defaults
     for kind, window in (("mmio32", d.mmio32), ("mmio64", d.mmio64), ("io", d.io)):
-        if window.base + window.size > _WINDOW_END[kind]:
+        problem = window_error(WindowKind(kind), window.base, window.size)
+        if problem is not None:
             raise OptionError(
                 f"vfio:{kind}.size",
                 _size(window.size),
-                f"the {kind} window {_hex(window.base)}+{_size(window.size)} ends beyond "
-                f"{_hex(_WINDOW_END[kind] - 1)}",
+                problem.message,
                 f"lower vfio:{kind}.base or vfio:{kind}.size",
             )
     return options
@@ -301,8 +309,16 @@ def _choice(name: str, choices: tuple[str, ...]) -> _Parser:
 
 
 def _integer(
-    name: str, low: int, high: int, *, power_of_two: bool = False, window: str | None = None
+    name: str,
+    low: int,
+    high: int,
+    *,
+    rule: Callable[[int], VfioError | None] | None = None,
+    hint: str | None = None,
+    window: str | None = None,
 ) -> _Parser:
+    """An integer option in `low..high`; `rule` is the core's own check of the value."""
+
     def parse(options: RunOptions, key: str, value: str) -> RunOptions:
         try:
             number = parse_int(value.strip())
@@ -310,12 +326,13 @@ def _integer(
             raise OptionError(
                 key, value, str(err), "integers: 4096, 0x1000, 0b1, 64K, 2M, 1_000"
             ) from None
+        error = rule(number) if rule is not None else None
+        if error is not None:
+            raise OptionError(key, value, error.message, hint or f"choose {low}..{high}")
         if not low <= number <= high:
             raise OptionError(
                 key, value, f"out of range {_hex(low)}..{_hex(high)}", f"choose {low}..{high}"
             )
-        if power_of_two and number & (number - 1):
-            raise OptionError(key, value, "not a power of two", "for example 4K or 64K")
         if window is None:
             return _with_default(options, **{name: number})
         old: WindowSpec = getattr(options.defaults, window)
@@ -351,17 +368,19 @@ _PARSERS: dict[str, _Parser] = {
     "backend.log": _log,
     "issueUrl": _issue_url,
     "strict": _strict,
-    "vfio:pgsize": _integer("pgsize", 1, _MAX_PGSIZE, power_of_two=True),
-    "vfio:limit": _integer("limit", 0, _MAX_LIMIT),
+    "vfio:pgsize": _integer(
+        "pgsize", MIN_PGSIZE, MAX_PGSIZE, rule=page_size_error, hint="for example 4K or 64K"
+    ),
+    "vfio:limit": _integer("limit", 0, MAX_LIMIT, rule=limit_error),
     "vfio:mode": _choice("mode", ("v2", "v1")),
     "vfio:reserved": _choice("reserved", ("x86", "none")),
-    "vfio:aw": _integer("aw", MIN_AW, MAX_AW),
+    "vfio:aw": _integer("aw", MIN_AW, MAX_AW, rule=address_width_error),
     "kernel.version": _kernel("version", SERIES),
     "kernel.iommu": _kernel("iommu", IOMMUS),
     "kernel.accel": _kernel("accel", ACCELS),
 }
-for _kind, _end in _WINDOW_END.items():
-    _PARSERS[f"vfio:{_kind}.base"] = _integer("base", 0, _end - 1, window=_kind)
-    _PARSERS[f"vfio:{_kind}.size"] = _integer("size", 1, _end, window=_kind)
+for _kind, _end in WINDOW_END.items():
+    _PARSERS[f"vfio:{_kind.value}.base"] = _integer("base", 0, _end - 1, window=_kind.value)
+    _PARSERS[f"vfio:{_kind.value}.size"] = _integer("size", 1, _end, window=_kind.value)
 
 KEYS: tuple[str, ...] = tuple(_PARSERS)

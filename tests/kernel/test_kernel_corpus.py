@@ -21,6 +21,7 @@ CANNOT = re.compile(
     r"|pgsize=\S+, but the guest's IOMMU"  # pages other than the IOMMU's smallest
     r"|reserved=none, but the guest's IOMMU"  # every group reserves the MSI window
     r"|reaches above the guest IOMMU's \d+-bit address width"  # maps only aw=64 allows
+    r"|aw=\d+, but the guest's IOMMU has a \d+-bit address width"  # another IOMMU's width
     r"|probing the last page of the 64-bit space"  # would meet kernel issue 2
 )
 DMA = sorted(group(sorted((SCENARIOS / "dma").rglob("*.vfio")), SCENARIOS), key=str)
