@@ -12,6 +12,15 @@ from processes import faulty_command, serve_command, write_files
 from harness.protocol.conformance import TOP, Column, Conformance, area_of
 
 
+def test_a_backend_without_a_name_is_reported_as_such() -> None:
+    # A process backend whose children all failed initialize never told its name.
+    report = Conformance("")
+    report.add("dma", Column.FAILED)
+    assert report.lines()[0] == (
+        "Conformance of backend (no child answered initialize) (scenarios per area):"
+    )
+
+
 def test_area_is_the_top_level_folder_below_the_root() -> None:
     assert area_of("dma/map_basic.vfio") == "dma"
     assert area_of("integration/vm/boot_file1.vfio") == "integration"
