@@ -60,6 +60,14 @@ def test_a_session_runs_calls_like_the_model_in_process(tmp_path: Path) -> None:
     assert wait_gone([pid]) == []
 
 
+def test_a_timeout_of_centuries_is_a_wait_like_any_other(tmp_path: Path) -> None:
+    # -D backend.timeout=1e12 passes the option's check; poll() cannot wait that long at once.
+    with open_session(serve_command(), tmp_path, timeout=1e12) as session:
+        backend = session.fresh()
+        map_one(backend)
+        assert backend.mappings("c0") == 1
+
+
 def test_reset_gives_each_scenario_a_fresh_state_on_the_same_child(tmp_path: Path) -> None:
     with open_session(serve_command(), tmp_path) as session:
         first = session.fresh()
