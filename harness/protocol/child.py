@@ -29,7 +29,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
-STDERR_LINES = 50
+from harness.protocol.wire import STDERR_LINES
+
 _CHUNK = 1 << 16
 # The longest single wait: `backend.timeout` may be any number of seconds, and the system
 # calls that wait overflow on a timeout of centuries; a longer wait is several of these.
