@@ -222,7 +222,7 @@ def run_all(
     out.print()
     if conformance:
         for line in report.lines():
-            out.print(line, markup=False, highlight=False, crop=False)
+            out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
     out.print(render.Summary(tuple(statuses), stopped), crop=False)
     if stopped == "interrupted":
         return EXIT_INTERRUPTED

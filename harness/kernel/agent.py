@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.protocol.child import MAX_WAIT
+
 
 class AgentFailed(Exception):
     """The agent ran the request and the kernel failed it with `errno`."""
@@ -126,7 +128,7 @@ class Agent:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AgentHung(f"the agent did not answer {op} within {limit:g} s")
-            sock.settimeout(left)
+            sock.settimeout(min(left, MAX_WAIT))  # a timeout of centuries overflows
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:

@@ -23,6 +23,7 @@ from harness.backend import BackendFault
 from harness.kernel import artifacts, cache
 from harness.kernel.config import ACCELS, IOMMUS, SERIES, ConfigError, KernelConfig
 from harness.kernel.errors import SetupError
+from harness.protocol.server import fault_report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -121,9 +122,7 @@ def _exit_on_fault(fault: BackendFault) -> None:
     during METHOD at FILE:LINE" with these lines as the stderr tail, and starts a new process
     (a restored guest) for the next scenario.
     """
-    print(f"kernel backend fault: {fault.message}", file=sys.stderr)
-    if fault.detail:
-        print(fault.detail, file=sys.stderr)
+    sys.stderr.write(fault_report(fault, "kernel backend fault: "))
     sys.stderr.flush()
     os._exit(EXIT_FAULT)
 

@@ -29,8 +29,12 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
-STDERR_LINES = 50
+from harness.protocol.wire import STDERR_LINES
+
 _CHUNK = 1 << 16
+# The longest single wait: `backend.timeout` may be any number of seconds, and the system
+# calls that wait overflow on a timeout of centuries; a longer wait is several of these.
+MAX_WAIT = 3600.0
 
 
 class Log(Protocol):
@@ -155,7 +159,7 @@ class Child:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ChildTimeout()
-            for fd, _ in self._poll.poll(left * 1000):
+            for fd, _ in self._poll.poll(min(left, MAX_WAIT) * 1000):
                 if fd == self._err:
                     self._read_stderr()
                 elif not self._read_stdout():

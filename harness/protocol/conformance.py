@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 TOP = "(top)"  # the area of a scenario that sits directly in its scenario root
+# A process backend has no project name until a child answers `initialize`.
+NO_NAME = "(no child answered initialize)"
 
 
 class Column(enum.Enum):
@@ -61,7 +63,7 @@ class Conformance:
         width = max(len(area) for area, _ in rows)
         head = "  ".join(f"{c.value:>{max(len(c.value), 6)}}" for c in columns)
         lines = [
-            f"Conformance of backend {self.backend} (scenarios per area):",
+            f"Conformance of backend {self.backend or NO_NAME} (scenarios per area):",
             f"  {'area':<{width}}  {head}",
         ]
         for area, counter in rows:

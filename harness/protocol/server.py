@@ -157,6 +157,16 @@ def _call(backend: Backend, method: Method, params: dict[str, Any]) -> Any:
     return result
 
 
+def fault_report(fault: BackendFault, prefix: str = "FAULT: ") -> str:
+    """What a child writes to stderr as it ends on a fault: the message, then as much of the
+    detail as fits in the stderr tail the harness keeps (`wire.STDERR_LINES`), so that the message
+    is never the line that falls out of it."""
+    lines = [f"{prefix}{fault.message}"]
+    if fault.detail:
+        lines += fault.detail.splitlines()[-(wire.STDERR_LINES - 1) :]
+    return "".join(f"{line}\n" for line in lines)
+
+
 def serve(open_session: OpenSession, stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Serve requests from `stdin` until `shutdown` or end of input; the exit status.
 
@@ -174,8 +184,7 @@ def serve(open_session: OpenSession, stdin: BinaryIO, stdout: BinaryIO) -> int:
             if done:
                 break
     except BackendFault as fault:
-        detail = f"\n{fault.detail}" if fault.detail else ""
-        sys.stderr.write(f"FAULT: {fault.message}{detail}\n")
+        sys.stderr.write(fault_report(fault))
         sys.stderr.flush()
         return FAULT_STATUS
     finally:

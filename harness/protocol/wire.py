@@ -30,7 +30,8 @@ INTERNAL_ERROR = -32603
 DECLARED_FAILURE = 1  # the system under test failed the way the scenario can declare: data.id
 UNSUPPORTED = 2  # (extension) the method exists but cannot honour these arguments
 
-QUOTE_LIMIT = 200
+QUOTE_LIMIT = 200  # characters of an offending line quoted in a report
+STDERR_LINES = 50  # lines of a child's stderr the harness keeps to show under a failure
 
 
 class WireError(Exception):

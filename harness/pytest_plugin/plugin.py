@@ -95,7 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
     roots = tuple(Path(root).resolve() for root in config.getini("vfio_scenario_roots"))
     config.stash[CONTEXT] = RunContext(
         options,
-        (SUITE_PROJECT, session.name),
+        # A process backend whose first child failed initialize has no name (yet).
+        tuple(project for project in (SUITE_PROJECT, session.name) if project),
         roots,
         config.rootpath.resolve(),
         config.invocation_params.dir.resolve(),

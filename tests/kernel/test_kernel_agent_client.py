@@ -108,6 +108,18 @@ def test_no_answer_within_the_watchdog_is_a_hang(serve: Callable[[Peer], Agent])
     assert time.monotonic() - began < 2
 
 
+def test_a_watchdog_of_centuries_waits_without_overflowing(
+    serve: Callable[[Peer], Agent],
+) -> None:
+    # -D backend.timeout=1e12 is a valid (if odd) choice; the socket's own timeout cannot hold it.
+    def peer(connection: socket.socket) -> None:
+        for line in _lines(connection):
+            time.sleep(0.05)  # the answer comes while the call waits
+            connection.sendall(f"{line.split()[0]} ok 1\n".encode())
+
+    assert serve(peer).call("ping", timeout=1e12) == ["1"]
+
+
 def test_a_closed_socket_is_a_gone_agent(serve: Callable[[Peer], Agent]) -> None:
     def peer(connection: socket.socket) -> None:
         next(_lines(connection))  # QEMU exits after the request arrived

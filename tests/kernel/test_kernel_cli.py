@@ -9,12 +9,26 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.backend import BackendFault
 from harness.kernel import artifacts, tools
 from harness.kernel import cli as kernel_cli
 from harness.kernel.config import KernelConfig
 from harness.kernel.errors import SetupError
+from harness.protocol.server import fault_report
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_fault_report_keeps_its_message_within_the_stderr_tail() -> None:
+    # The console excerpt and QEMU's log can pass the 50 lines the harness keeps of stderr:
+    # the message, which names the kept console, must not be the line that is dropped.
+    detail = "\n".join(f"console {n}" for n in range(70))
+    fault = BackendFault("the guest hung; kept in /x.log", detail)
+    report = fault_report(fault, "kernel backend fault: ")
+    lines = report.splitlines()
+    assert len(lines) == 50 and report.endswith("console 69\n")
+    assert lines[0] == "kernel backend fault: the guest hung; kept in /x.log"
+    assert fault_report(BackendFault("gone", "")) == "FAULT: gone\n"
 
 
 def test_status_of_an_empty_cache_says_how_to_set_up(

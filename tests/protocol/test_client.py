@@ -60,6 +60,14 @@ def test_a_session_runs_calls_like_the_model_in_process(tmp_path: Path) -> None:
     assert wait_gone([pid]) == []
 
 
+def test_a_timeout_of_centuries_is_a_wait_like_any_other(tmp_path: Path) -> None:
+    # -D backend.timeout=1e12 passes the option's check; poll() cannot wait that long at once.
+    with open_session(serve_command(), tmp_path, timeout=1e12) as session:
+        backend = session.fresh()
+        map_one(backend)
+        assert backend.mappings("c0") == 1
+
+
 def test_reset_gives_each_scenario_a_fresh_state_on_the_same_child(tmp_path: Path) -> None:
     with open_session(serve_command(), tmp_path) as session:
         first = session.fresh()
@@ -134,12 +142,30 @@ def test_closing_stdout_is_a_fault(tmp_path: Path) -> None:
             "wrong-type",
             'the result is not null: {"jsonrpc":"2.0","id":4,"result":"4096"}',
         ),
+        (
+            "other-code",
+            'error code -32602: {"jsonrpc":"2.0","id":4,"error":{"code":-32602,'
+            '"message":"invalid params"}}',
+        ),
     ],
 )
 def test_protocol_violation_quotes_the_line(tmp_path: Path, action: str, reason: str) -> None:
     with open_session(faulty_command(action, "map", tmp_path), tmp_path) as session:
         fault = fault_of(lambda: map_one(session.fresh()))
         assert fault.at(WHERE) == f"backend model broke the protocol at {WHERE} (map): {reason}"
+        map_one(session.fresh())
+    assert wait_gone(started_pids(tmp_path)) == []
+
+
+def test_an_integer_result_past_2_64_minus_1_is_a_violation(tmp_path: Path) -> None:
+    with open_session(faulty_command("too-big", "mappings", tmp_path), tmp_path) as session:
+        backend = session.fresh()
+        map_one(backend)
+        fault = fault_of(lambda: backend.mappings("c0"))
+        assert fault.at(WHERE) == (
+            f"backend model broke the protocol at {WHERE} (mappings): the result is not an"
+            ' integer in 0..2^64-1: {"jsonrpc":"2.0","id":5,"result":18446744073709551616}'
+        )
         map_one(session.fresh())
     assert wait_gone(started_pids(tmp_path)) == []
 

@@ -12,6 +12,15 @@ from processes import faulty_command, serve_command, write_files
 from harness.protocol.conformance import TOP, Column, Conformance, area_of
 
 
+def test_a_backend_without_a_name_is_reported_as_such() -> None:
+    # A process backend whose children all failed initialize never told its name.
+    report = Conformance("")
+    report.add("dma", Column.FAILED)
+    assert report.lines()[0] == (
+        "Conformance of backend (no child answered initialize) (scenarios per area):"
+    )
+
+
 def test_area_is_the_top_level_folder_below_the_root() -> None:
     assert area_of("dma/map_basic.vfio") == "dma"
     assert area_of("integration/vm/boot_file1.vfio") == "integration"
@@ -88,7 +97,9 @@ def test_no_report_for_the_model(pytester: pytest.Pytester, corpus: Path) -> Non
     result.stdout.fnmatch_lines(["Conformance of backend model (scenarios per area):"])
 
 
-def test_the_cli_prints_the_report_too(corpus: Path) -> None:
+@pytest.mark.parametrize("columns", ["200", "40"])
+def test_the_cli_prints_the_report_too_each_line_whole(corpus: Path, columns: str) -> None:
+    # A terminal narrower than a line does not fold it: the report is read and grepped as text.
     command = faulty_command("few-methods", "initialize", corpus, once=False)
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "scenarios", "--backend", f"exec:{command}"],
@@ -96,7 +107,7 @@ def test_the_cli_prints_the_report_too(corpus: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"NO_COLOR": "1", "COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"NO_COLOR": "1", "COLUMNS": columns, "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()

@@ -139,6 +139,8 @@ def test_a_failed_initialize_fails_one_scenario_then_a_fresh_child_runs(
             '{"jsonrpc":"2.0","id":1,"result":{"name":"faulty",*'
         ]
     )
+    # No child had told its project name when the header was written: none is listed.
+    result.stdout.fnmatch_lines(["vfio: projects in force: vfio; scenario roots: *"])
     assert wait_gone(started_pids(folder)) == []
 
 

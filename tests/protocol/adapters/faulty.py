@@ -3,7 +3,8 @@
     python faulty.py ACTION METHOD [--once FLAG] [--pids FILE]
 
 ACTION is one of: crash (exit 3 after a non-ASCII stderr line), signal (SIGKILL itself),
-garbage (a line that is not JSON), wrong-id, wrong-type, hang, not-found (-32601),
+garbage (a line that is not JSON), wrong-id, wrong-type, other-code (-32602), too-big (a
+result of 2^64), hang, not-found (-32601),
 unsupported (code 2), close-stdout, bad-protocol and no-methods (wrong `initialize` answers),
 extra-member (an `initialize` answer with a member the page does not name),
 few-methods (on initialize: lists five DMA methods only), errno (adds data.errno 17 to a
@@ -85,6 +86,11 @@ def _misbehave(action: str, request: dict[str, Any], answer: bytes, pids: Path |
         return answer.replace(f'"id":{rid},'.encode(), f'"id":{rid + 1},'.encode(), 1)
     if action == "wrong-type":
         return _line({"jsonrpc": "2.0", "id": rid, "result": "4096"})
+    if action == "other-code":  # an error code the page gives no meaning
+        error = {"code": -32602, "message": "invalid params"}
+        return _line({"jsonrpc": "2.0", "id": rid, "error": error})
+    if action == "too-big":  # an integer result one past 2^64-1
+        return _line({"jsonrpc": "2.0", "id": rid, "result": 1 << 64})
     if action == "not-found":
         return _line({"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "no"}})
     if action == "unsupported":
