@@ -146,6 +146,8 @@ def _diff(
         limits,
         usable,
         tuple(args.defines),
+        args.max_ops,
+        None if Path(args.out) == DEFAULT_OUT else str(args.out),
     )
     rows = [
         _write(found, provenance, Path(args.out), args.overwrite, reference, target)
@@ -174,5 +176,9 @@ def _write(
     written = regression.write(path, rendered.text, overwrite=overwrite)
     check = check_file(str(path), rendered.text, reference, target)
     return view.Row(
-        found, path, written.value, check.on_reference(), check.on_target(rendered.line)
+        found,
+        path,
+        written.value,
+        check.on_reference(),
+        check.on_target(rendered.line, rendered.needed),
     )

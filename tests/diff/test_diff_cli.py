@@ -69,7 +69,9 @@ def test_an_existing_file_of_another_content_is_kept_unless_overwrite(
     name = tmp_path / "planted-v1count-unmap-ok-vs-other-value.vfio"
     name.write_text("// mine\n")
     assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path) == 1
-    assert "(kept)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(kept)" in out
+    assert "kept a file of the same name with other text: --overwrite replaces them" in out
     assert name.read_text() == "// mine\n"
     assert diff("--against", V1COUNT, *ARGS, "--out", tmp_path, "--overwrite") == 1
     assert "(replaced)" in capsys.readouterr().out
@@ -81,8 +83,9 @@ def test_agreeing_backends_exit_0_and_write_nothing(
 ) -> None:
     assert diff("--against", "model", "--seed", "2", "--budget", "60", "--out", tmp_path) == 0
     out = capsys.readouterr().out
-    assert "0 classes of divergence: model against model" in out
-    assert "programs 60 ·" in out
+    assert "no divergence: model agreed with model on 60 programs" in out
+    assert "on model" not in out  # no empty table
+    assert "programs 60/60 ·" in out
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 

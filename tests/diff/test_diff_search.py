@@ -11,8 +11,10 @@ from diff_planted import OverlapByOnePage, V1MiscountsBytes
 
 from harness.backend import BackendFault, BackendSession, CoreDefaults
 from harness.diff import program as p
+from harness.diff import regression
 from harness.diff.compare import ReferenceBroke, Shape
 from harness.diff.search import Limits, Search, SessionBroke, Stats
+from harness.diff.verify import check_file
 from harness.model import ModelBackend
 from harness.sessions import open_backend
 
@@ -239,3 +241,30 @@ def test_an_area_the_target_never_starts_is_left_out() -> None:
     assert sorted(result.stats.dropped) == ["config", "msix"]
     assert result.areas == ["dma"]
     assert Shape("unmap", "ok", "other-value") in found
+
+
+def test_a_target_whose_unsupported_call_changes_its_state_is_one_class_with_a_file_saying_so() -> (
+    None
+):
+    reference, target = session("model"), session("diff_planted:LeaksUnsupported")
+    result = Search(reference, target, areas=("dma",), seed=1, limits=Limits(budget=150))
+    found = result.run_all()
+    # Whatever diverges after such a map (mappings, unmap, unmap all, a map): one class.
+    assert list(found) == [Shape("map", "unchanged", "unsupported-but-changed")]
+    one = found[Shape("map", "unchanged", "unsupported-but-changed")]
+    assert one.needs_skipped and len(one.comparison.program) <= 3
+    provenance = regression.Provenance(
+        regression.Side("model", "model"),
+        regression.Side("diff_planted:LeaksUnsupported", target.name),
+        1,
+        Limits(budget=150),
+        ("dma",),
+    )
+    rendered = regression.render(one, provenance, "leak.vfio")
+    assert rendered.needed and rendered.needed[0] < rendered.line
+    assert "cannot run this, and yet the divergence needs it" in rendered.text
+    check = check_file("leak.vfio", rendered.text, reference, target)
+    assert check.on_reference() == "passes"  # the reference runs the skipped line too
+    assert check.on_target(rendered.line, rendered.needed) == (
+        f"stops at line {rendered.needed[0]}: cannot run it, yet it changed its state"
+    )
