@@ -30,7 +30,10 @@ class OverlapByOnePage(ModelBackend):
         """VFIO_IOMMU_MAP_DMA, with the bug."""
         c = self.containers[container]
         pg = c.pgsize
-        inside = iova % pg == 0 and pg <= size and iova + size <= U64_MAX
+        # Only a map that passes every check needing no state reaches the overlap check.
+        aligned = (iova | vaddr | size) % pg == 0
+        fits = iova + size <= U64_MAX and vaddr + size <= U64_MAX
+        inside = aligned and pg <= size and fits and perm != "none"
         held = c.find(Iova(iova)) if inside else None
         if held is not None and held.last == iova + pg - 1:
             if size > pg:
