@@ -3,7 +3,8 @@
 The arguments are declared in `harness/cli.py`; this module validates them, opens the two
 backend sessions, runs the search with its progress display, writes and checks the files, and
 prints the final table. Exit status: 0 when the backends agreed on every program, 1 when they
-diverged (or the reference crashed, or a backend broke down for good: a message says which),
+diverged (or the reference crashed, or a backend broke down for good, or no program got past
+its declarations: a message says which),
 2 for a usage error (a bad option, a backend that cannot be loaded, an area neither backend
 can run), 130 when interrupted. However the search ends, the classes found until then are
 written and reported.
@@ -154,6 +155,15 @@ def _diff(
         for found in search.found.values()
     ]
     view.report(out, rows, search.stats, reference.name, target.name)
+    stats = search.stats
+    if status == EXIT_OK and stats.sequences and stats.skipped == stats.sequences:
+        # Not one program got past its declarations: "they agreed" would be vacuous.
+        said = f"; the last reason: {stats.reason}" if stats.reason else ""
+        _say(
+            out,
+            f"error: no program got past its declarations, so nothing was compared{said}",
+        )
+        status = EXIT_FAILED
     if status == EXIT_OK and rows:
         status = EXIT_FAILED
     return status

@@ -62,6 +62,7 @@ class Stats:
     divergent: int = 0
     classes: int = 0
     skipped: int = 0  # programs the target (or reference) could not run to the end
+    reason: str = ""  # why the last of them stopped, as the backend said
     shrink_runs: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None  # when the search ended (None: still running)
@@ -269,6 +270,7 @@ class Search:
                     stats.first_divergence = stats.elapsed
             elif comparison.stop is not Stop.END:
                 stats.skipped += 1
+                stats.reason = comparison.reason or stats.reason
             if self._on_progress is not None and stats.sequences % 25 == 0:
                 self._on_progress(stats, None)
         return comparison

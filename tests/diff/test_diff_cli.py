@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.backend import CoreDefaults
+from harness.backend import CoreDefaults, Unsupported
 from harness.cli import main
 from harness.diff.search import Search
 from harness.discovery import Scenario
@@ -182,3 +182,24 @@ def test_an_interrupted_search_writes_what_it_found_and_exits_130(
     assert "interrupted: writing the classes found so far" in out
     assert "1 class of divergence" in out
     assert [f.name for f in tmp_path.iterdir()] == [FILE]
+
+
+class RunsNothing(ModelBackend):
+    name = "runs-nothing"
+
+    def container(self, name: str, **options: object) -> None:
+        raise Unsupported("no IOMMU here")
+
+    def device(self, name: str, bdf: str) -> None:
+        raise Unsupported("no device here")
+
+
+def test_a_target_that_runs_no_program_past_its_declarations_is_no_agreement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args: list[str | Path] = ["--seed", "1", "--budget", "40", "--out", tmp_path]
+    assert diff("--against", "test_diff_cli:RunsNothing", *args) == 1
+    out = capsys.readouterr().out
+    assert "40 programs stopped where the target could not run a declaration" in out
+    assert "error: no program got past its declarations, so nothing was compared" in out
+    assert "the last reason: no " in out
