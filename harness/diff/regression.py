@@ -24,12 +24,13 @@ import platform
 import re
 import shlex
 import tempfile
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from harness.diff.compare import Answer, AnswerKind
+from harness.diff.compare import Answer, AnswerKind, errno_only
 from harness.diff.draws import MAX_OPS
 from harness.diff.program import Call, size_text
 from harness.diff.search import Found, Limits
@@ -39,7 +40,7 @@ SUFFIX = ".vfio"
 _EVAL = ErrorId.SCENARIO_EVAL.value
 _SIZES = {"unmap", "unmap_all", "mapped", "bar_size", "rom_size"}
 _COUNTS = {"mappings", "avail", "msix_vectors", "msix_delivered", "msix_configured"}
-MESSAGE_LIMIT = 120  # characters of a target's message quoted in a comment
+MESSAGE_WIDTH = 92  # characters per comment line of a target's message
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +126,27 @@ def _value_text(call: Call, value: int) -> str:
 
 
 def _answer_text(call: Call, answer: Answer) -> str:
-    if answer.kind is AnswerKind.OK and answer.value is not None:
+    """The answer in a few words: `succeeded`, `returned 4K`, an id (its message apart)."""
+    if answer.kind is AnswerKind.OK:
+        if answer.value is None:
+            return "succeeded"
         if call.boolean:
             return "true" if answer.value else "false"
         return f"returned {_value_text(call, answer.value)}"
-    text = answer.describe()
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= MESSAGE_LIMIT else one_line[:MESSAGE_LIMIT] + " …"
+    if answer.kind is AnswerKind.FAILED:
+        named = errno_only(answer) or answer.errno is None  # `kernel.errno:EINVAL` names it
+        return answer.id if named else f"{answer.id} (errno {answer.errno})"
+    if answer.kind is AnswerKind.CRASH:
+        return f"crashed: {answer.id}"
+    return "cannot run it" if answer.kind is AnswerKind.UNSUPPORTED else "broke down (fault)"
+
+
+def _message_lines(name: str, answer: Answer) -> list[str]:
+    """The backend's own message, whole, as comment lines under the divergent line."""
+    if answer.kind is AnswerKind.OK or not answer.message.strip():
+        return []
+    text = f"{name} said: " + " ".join(answer.message.split())
+    return [f"//   {chunk}" for chunk in textwrap.wrap(text, MESSAGE_WIDTH)]
 
 
 def _line(text: str, call: Call, answer: Answer) -> tuple[str | None, str]:
@@ -215,6 +230,8 @@ def _body(found: Found, reference_name: str, target_name: str) -> _Body:
                 compared = _answer_text(line.call, comparison.reference[-1])
                 text += f"; {reference_name} without the skipped line: {compared}"
             divergent = len(lines) + 1
+            lines += [text, *_message_lines(target_name, target)]
+            continue
         lines.append(text)
     return _Body(lines, divergent, tuple(needed))
 
@@ -262,7 +279,7 @@ def _header(found: Found, provenance: Provenance, path: str, body: _Body, offset
         "//",
         "// Each line holds the reference's answer: an expected output above a line that fails,",
         "// `== VALUE` on a value, an assert of each attribute read at the end. The line where the",
-        f"// target answers otherwise ends with what {tgt.name} answered.",
+        f"// target answers otherwise ends with what {tgt.name} answered (its message below it).",
         "",
     ]
     return [" ".join(line.split("\n")) for line in lines]

@@ -141,6 +141,23 @@ def test_failures_are_expected_outputs_and_queries_asserts() -> None:
     )
 
 
+def test_a_failure_is_named_on_the_line_and_its_message_given_whole_below_it() -> None:
+    program = p.Program(
+        "dma", (p.Container("c0"), p.Map("c0", (1 << 64) - 4096, 0x7F0000100000, 8192))
+    )
+    found = found_for(program, "diff_planted:OldKernelErrnos")
+    rendered = regression.render(found, provenance("x", "planted-errno"), "x.vfio")
+    lines = rendered.text.splitlines()
+    assert lines[rendered.line - 1] == (
+        "map c0 iova=0xfffffffffffff000 vaddr=0x7f0000100000 size=8K"
+        "   // planted-errno: kernel.errno:EINVAL"
+    )
+    assert lines[rendered.line :] == [
+        "//   planted-errno said: map iova 0xfffffffffffff000 + size 0x2000 passes"
+        " 0xffffffffffffffff"
+    ]
+
+
 def test_a_config_read_is_checked_in_hex() -> None:
     program = p.Program(
         "config",
