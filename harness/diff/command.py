@@ -13,6 +13,7 @@ written and reported.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,24 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits(budget=DEFAULT_BUDGET if args.budget is None else args.budget)
 
 
+def _check_out(folder: Path) -> None:
+    """Refuse, before searching, an --out that cannot become a folder of files (it is created
+    only when a file is written)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"--out {str(folder)!r}: {str(existing)!r} is not a folder",
+            "give a folder for the regression files (it is created if missing)",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {str(folder)!r}: cannot write in {str(existing)!r}",
+            "give a folder you can write in",
+        )
+
+
 def _open(spec: str, options: RunOptions, role: str) -> BackendSession:
     try:
         return open_backend(spec, options.defaults, options)
@@ -74,6 +93,7 @@ def diff_command(args: argparse.Namespace, out: Out) -> int:
     seed = secrets.randbelow(1 << 32) if args.seed is None else args.seed
     if seed < 0:
         raise UsageError(f"--seed {seed}: must not be negative", "any integer from 0")
+    _check_out(Path(args.out))
     reference = _open(args.reference, options, "reference")
     try:
         target = _open(args.against, options, "target")
@@ -183,12 +203,15 @@ def _write(
 ) -> view.Row:
     path = folder / regression.file_name(found, provenance.target)
     rendered = regression.render(found, provenance, str(path))
-    written = regression.write(path, rendered.text, overwrite=overwrite)
+    try:
+        written = regression.write(path, rendered.text, overwrite=overwrite).value
+    except OSError as error:  # the folder went away, the disk is full, ...: say so, go on
+        written = f"not written: {error.strerror or error}"
     check = check_file(str(path), rendered.text, reference, target)
     return view.Row(
         found,
         path,
-        written.value,
+        written,
         check.on_reference(),
         check.on_target(rendered.line, rendered.needed),
     )

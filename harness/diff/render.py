@@ -95,7 +95,7 @@ class Row:
 
     found: Found
     path: Path
-    written: str  # created, replaced, unchanged, kept
+    written: str  # created, replaced, unchanged, kept, or "not written: REASON"
     on_reference: str  # how the file ran on the reference: `passes`
     on_target: str  # how it ran on the target: `fails at line N`
 

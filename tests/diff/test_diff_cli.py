@@ -10,6 +10,7 @@ import pytest
 
 from harness.backend import CoreDefaults, Unsupported
 from harness.cli import main
+from harness.diff import regression
 from harness.diff.search import Search
 from harness.discovery import Scenario
 from harness.model import ModelBackend
@@ -203,3 +204,30 @@ def test_a_target_that_runs_no_program_past_its_declarations_is_no_agreement(
     assert "40 programs stopped where the target could not run a declaration" in out
     assert "error: no program got past its declarations, so nothing was compared" in out
     assert "the last reason: no " in out
+
+
+def test_an_out_that_is_a_file_is_a_usage_error_before_any_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine\n")
+    assert diff("--against", OVERLAP, *ARGS, "--out", afile / "regressions") == 2
+    captured = capsys.readouterr()
+    assert f"error: --out '{afile / 'regressions'}': '{afile}' is not a folder" in captured.err
+    assert "hint: give a folder for the regression files" in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""  # refused before searching
+    assert afile.read_text() == "mine\n"
+
+
+def test_a_file_that_cannot_be_written_is_reported_and_the_rest_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(regression, "write", disk_full)
+    assert diff("--against", OVERLAP, *ARGS, "--out", tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / FILE} (not written: No space left on device)" in out
+    assert "fails at line 20" in out  # the file's text was still checked on both backends
