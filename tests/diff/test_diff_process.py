@@ -141,3 +141,18 @@ def test_a_target_that_dies_on_a_call_is_a_class_and_is_restarted_for_the_next_p
         target.close()
         reference.close()
     assert children_running(str(SERVE)) == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the leak check reads /proc")
+def test_an_interrupted_search_against_a_process_leaves_no_child(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self: Search, rng: object) -> object:
+        assert children_running(str(SERVE)), "the target runs when the search starts"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Search, "_round", interrupted)
+    spec = exec_spec(str(SERVE), "overlap")
+    assert main(["diff", "--against", spec, "--areas", "dma", "--out", str(tmp_path)]) == 130
+    assert "interrupted: writing the classes found so far" in capsys.readouterr().out
+    assert children_running(str(SERVE)) == []
