@@ -386,8 +386,8 @@ class Search:
             raise state.broke
         if program is None or state.shape is None:
             return None
-        comparison = self._cut(state.memo[program], state.shape)
-        alone = self._reference_alone(comparison) if comparison.skipped else None
+        comparison, needs_skipped = self._cut(state.memo[program], state.shape)
+        alone = self._reference_alone(comparison) if needs_skipped else None
         return Found(state.shape, comparison, state.sequence, state.first_size, alone)
 
     def _reference_alone(self, comparison: Comparison) -> tuple[Answer, ...]:
@@ -398,8 +398,9 @@ class Search:
         calls = comparison.program.calls()[: comparison.calls]
         return tuple(ask(reference, call) for _, call in calls)
 
-    def _cut(self, comparison: Comparison, shape: Shape) -> Comparison:
-        """The shrunk program cut down: nothing after the divergence, nothing it does not need.
+    def _cut(self, comparison: Comparison, shape: Shape) -> tuple[Comparison, bool]:
+        """The shrunk program cut down: nothing after the divergence, nothing it does not need;
+        and whether it was shown to need a statement the target could not run.
 
         The divergent statement becomes the last (a device keeps only its members up to the
         divergent one); each earlier statement is dropped if the divergence stays without it
@@ -417,11 +418,11 @@ class Search:
         # `Unsupported` changed its state after all), they stay, and the file check says so.
         skipped = comparison.skipped
         kept = [s for i, s in enumerate(statements) if i not in skipped]
-        best = (
-            self._check(program.with_statements(kept), shape)
-            or self._check(program.with_statements(statements), shape, skipped=True)
-            or comparison
-        )
+        reduced = self._check(program.with_statements(kept), shape)
+        needed = None
+        if reduced is None and skipped:  # does it diverge only with them?
+            needed = self._check(program.with_statements(statements), shape, skipped=True)
+        best = reduced or needed or comparison
         changed = True
         while changed:
             changed = False
@@ -442,7 +443,7 @@ class Search:
         if names:
             renamed = best.program.renamed(names)
             best = self._check(renamed, shape, skipped=bool(best.skipped)) or best
-        return best
+        return best, needed is not None and bool(best.skipped)
 
     def _check(self, program: Program, shape: Shape, *, skipped: bool = False) -> Comparison | None:
         """The comparison of `program` if it still ends diverging in `shape` at its last
