@@ -10,13 +10,14 @@ Rows (each a search from `harness.diff.search`, with its own seed):
    program, and until its class is shrunk and found, median over several seeds (target
    <= 10 s to the first divergence);
 4. against the kernel, when `-D backend=kernel` can be opened here (`python -m harness kernel
-   setup`); otherwise the row says why it is left out.
+   setup`); otherwise the row says why it is left out. `-D kernel.version=6.12` (and the other
+   kernel keys) choose the guest.
 
 "ops" are the calls the target answered (declarations, operations and the queries after each
 program; shrinking runs included where a row shrinks). The script prints figures and never
 asserts them.
 
-Usage: `.venv/bin/python bench/diff.py [--budget N] [--seeds N] [--kernel-budget N]`
+Usage: `.venv/bin/python bench/diff.py [--budget N] [--seeds N] [--kernel-budget N] [-D KEY=VALUE]`
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import shlex
 import statistics
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness.backend import BackendSession, CoreDefaults
@@ -38,8 +40,8 @@ OPS_TARGET = 2000.0
 FIRST_TARGET = 10.0
 
 
-def _session(spec: str) -> BackendSession:
-    options = parse_defines([f"backend={spec}"])
+def _session(spec: str, defines: Sequence[str] = ()) -> BackendSession:
+    options = parse_defines([f"backend={spec}", *defines])
     return open_backend(spec, CoreDefaults(), options)
 
 
@@ -47,8 +49,8 @@ def _exec(*words: str) -> str:
     return "exec:" + shlex.join(words)
 
 
-def _search(target: str, limits: Limits, seed: int) -> Stats:
-    reference, other = _session("model"), _session(target)
+def _search(target: str, limits: Limits, seed: int, defines: Sequence[str] = ()) -> Stats:
+    reference, other = _session("model"), _session(target, defines)
     try:
         search = Search(reference, other, seed=seed, limits=limits)
         search.run_all()
@@ -91,16 +93,22 @@ def first_divergence(seeds: int) -> None:
     print(f"  first class shrunk       median {statistics.median(founds):6.2f} s")
 
 
-def kernel(budget: int) -> None:
+def kernel(budget: int, defines: Sequence[str]) -> None:
     """Row 4, when the kernel backend opens here."""
     try:
-        session = _session("kernel")
+        session = _session("kernel", defines)
     except (BackendError, OptionError) as error:  # not wired here, or not set up
         print(f"kernel: left out ({error.message})")
         return
+    info = ", ".join(f"{key} {value}" for key, value in sorted(session.info.items()))
     session.close()
-    stats = _search("kernel", Limits(budget=budget), seed=1)
-    print(f"kernel: {budget} programs, {_rate(stats):,.0f} ops/s, {stats.classes} classes")
+    stats = _search("kernel", Limits(budget=budget), seed=1, defines=defines)
+    first = "-" if stats.first_divergence is None else f"{stats.first_divergence:.1f} s"
+    print(f"kernel ({info}):")
+    print(
+        f"  {budget} programs (seed 1), {_rate(stats):,.0f} ops/s shrinking included,"
+        f" {stats.classes} classes, first divergent program after {first}"
+    )
 
 
 def main() -> None:
@@ -109,10 +117,13 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=600, help="programs per throughput row")
     parser.add_argument("--seeds", type=int, default=5, help="seeds for the planted bug")
     parser.add_argument("--kernel-budget", type=int, default=300, help="programs on the kernel")
+    parser.add_argument(
+        "-D", dest="defines", action="append", default=[], help="kernel.* options of row 4"
+    )
     args = parser.parse_args()
     throughput(args.budget)
     first_divergence(args.seeds)
-    kernel(args.kernel_budget)
+    kernel(args.kernel_budget, args.defines)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The arguments are declared in `harness/cli.py`; this module validates them, opens the two
 backend sessions, runs the search with its progress display, writes and checks the files, and
 prints the final table. Exit status: 0 when the backends agreed on every program, 1 when they
-diverged (or the reference crashed, or a backend broke down for good: a message says which),
+diverged (or the reference crashed, or a backend broke down for good, or no program got past
+its declarations: a message says which),
 2 for a usage error (a bad option, a backend that cannot be loaded, an area neither backend
 can run), 130 when interrupted. However the search ends, the classes found until then are
 written and reported.
@@ -12,6 +13,7 @@ written and reported.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +57,24 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits(budget=DEFAULT_BUDGET if args.budget is None else args.budget)
 
 
+def _check_out(folder: Path) -> None:
+    """Refuse, before searching, an --out that cannot become a folder of files (it is created
+    only when a file is written)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"--out {str(folder)!r}: {str(existing)!r} is not a folder",
+            "give a folder for the regression files (it is created if missing)",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {str(folder)!r}: cannot write in {str(existing)!r}",
+            "give a folder you can write in",
+        )
+
+
 def _open(spec: str, options: RunOptions, role: str) -> BackendSession:
     try:
         return open_backend(spec, options.defaults, options)
@@ -73,6 +93,7 @@ def diff_command(args: argparse.Namespace, out: Out) -> int:
     seed = secrets.randbelow(1 << 32) if args.seed is None else args.seed
     if seed < 0:
         raise UsageError(f"--seed {seed}: must not be negative", "any integer from 0")
+    _check_out(Path(args.out))
     reference = _open(args.reference, options, "reference")
     try:
         target = _open(args.against, options, "target")
@@ -146,12 +167,23 @@ def _diff(
         limits,
         usable,
         tuple(args.defines),
+        args.max_ops,
+        None if Path(args.out) == DEFAULT_OUT else str(args.out),
     )
     rows = [
         _write(found, provenance, Path(args.out), args.overwrite, reference, target)
         for found in search.found.values()
     ]
     view.report(out, rows, search.stats, reference.name, target.name)
+    stats = search.stats
+    if status == EXIT_OK and stats.sequences and stats.skipped == stats.sequences:
+        # Not one program got past its declarations: "they agreed" would be vacuous.
+        said = f"; the last reason: {stats.reason}" if stats.reason else ""
+        _say(
+            out,
+            f"error: no program got past its declarations, so nothing was compared{said}",
+        )
+        status = EXIT_FAILED
     if status == EXIT_OK and rows:
         status = EXIT_FAILED
     return status
@@ -171,8 +203,15 @@ def _write(
 ) -> view.Row:
     path = folder / regression.file_name(found, provenance.target)
     rendered = regression.render(found, provenance, str(path))
-    written = regression.write(path, rendered.text, overwrite=overwrite)
+    try:
+        written = regression.write(path, rendered.text, overwrite=overwrite).value
+    except OSError as error:  # the folder went away, the disk is full, ...: say so, go on
+        written = f"not written: {error.strerror or error}"
     check = check_file(str(path), rendered.text, reference, target)
     return view.Row(
-        found, path, written.value, check.on_reference(), check.on_target(rendered.line)
+        found,
+        path,
+        written,
+        check.on_reference(),
+        check.on_target(rendered.line, rendered.needed),
     )

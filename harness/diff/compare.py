@@ -179,6 +179,7 @@ class Comparison:
     reference: tuple[Answer, ...]
     target: tuple[Answer, ...]
     stop: Stop
+    reason: str = ""  # why a backend could not run the call where the comparison stopped
 
     @property
     def calls(self) -> int:
@@ -239,7 +240,11 @@ def compare(program: Program, reference: Backend, target: Backend) -> Comparison
         if tgt.kind is AnswerKind.UNSUPPORTED:
             if call.method in FOUNDATIONS:
                 return Comparison(
-                    program, tuple(ref_answers), tuple(tgt_answers), Stop.TARGET_UNSUPPORTED
+                    program,
+                    tuple(ref_answers),
+                    tuple(tgt_answers),
+                    Stop.TARGET_UNSUPPORTED,
+                    tgt.message,
                 )
             ref_answers.append(tgt)
             tgt_answers.append(tgt)
@@ -249,7 +254,11 @@ def compare(program: Program, reference: Backend, target: Backend) -> Comparison
             raise ReferenceBroke(program, call, ref)
         if ref.kind is AnswerKind.UNSUPPORTED:  # the target ran it: the states may have parted
             return Comparison(
-                program, tuple(ref_answers), tuple(tgt_answers), Stop.REFERENCE_UNSUPPORTED
+                program,
+                tuple(ref_answers),
+                tuple(tgt_answers),
+                Stop.REFERENCE_UNSUPPORTED,
+                ref.message,
             )
         ref_answers.append(ref)
         tgt_answers.append(tgt)

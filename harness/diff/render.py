@@ -28,12 +28,15 @@ def _rate(count: int, seconds: float) -> str:
 
 
 def counts(stats: Stats) -> str:
-    """The counts in one line: `programs 1,200 · ops 27,000 (3,100/s) · ...`."""
+    """The counts in one line: `programs 1,200/2,000 · ops 27,000 (3,100/s) · ...` (the
+    budget or the time limit after the count it limits)."""
     elapsed = stats.elapsed
+    budget = f"/{stats.budget:,}" if stats.budget is not None else ""
+    seconds = f"/{stats.seconds:g}" if stats.seconds is not None else ""
     return (
-        f"programs {stats.sequences:,} · ops {stats.ops:,} ({_rate(stats.ops, elapsed)})"
+        f"programs {stats.sequences:,}{budget} · ops {stats.ops:,} ({_rate(stats.ops, elapsed)})"
         f" · divergent {stats.divergent:,} · classes {stats.classes:,}"
-        f" · shrinking runs {stats.shrink_runs:,} · {elapsed:.1f} s"
+        f" · shrinking runs {stats.shrink_runs:,} · {elapsed:.1f}{seconds} s"
     )
 
 
@@ -92,13 +95,40 @@ class Row:
 
     found: Found
     path: Path
-    written: str  # created, replaced, unchanged, kept
+    written: str  # created, replaced, unchanged, kept, or "not written: REASON"
     on_reference: str  # how the file ran on the reference: `passes`
     on_target: str  # how it ran on the target: `fails at line N`
 
 
 def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, target: str) -> None:
     """Print the final table (one row per class), the files written, and the counts."""
+    if rows:
+        _table(out, rows, reference, target)
+    else:
+        programs = "program" if stats.sequences == 1 else "programs"
+        out.print(
+            Text(
+                f"no divergence: {target} agreed with {reference} on {stats.sequences:,} {programs}"
+            ),
+            soft_wrap=True,
+        )
+    # Paths and counts are printed whole (soft wrap): a path cut at the width is useless.
+    for row in rows:
+        out.print(Text(f"{row.path} ({row.written})"), soft_wrap=True)
+    kept = sum(1 for row in rows if row.written == "kept")
+    if kept:
+        files = "a file" if kept == 1 else f"{kept} files"
+        out.print(
+            Text(
+                f"kept {files} of the same name with other text: --overwrite replaces them,"
+                " --out DIR writes elsewhere"
+            ),
+            soft_wrap=True,
+        )
+    _notes(out, stats)
+
+
+def _table(out: Console, rows: Sequence[Row], reference: str, target: str) -> None:
     plural = "class" if len(rows) == 1 else "classes"
     result = Table(
         title=f"{len(rows)} {plural} of divergence: {target} against {reference}",
@@ -120,9 +150,9 @@ def report(out: Console, rows: Sequence[Row], stats: Stats, reference: str, targ
             row.on_target,
         )
     out.print(result)
-    # Paths and counts are printed whole (soft wrap): a path cut at the width is useless.
-    for row in rows:
-        out.print(Text(f"{row.path} ({row.written})"), soft_wrap=True)
+
+
+def _notes(out: Console, stats: Stats) -> None:
     out.print(Text(counts(stats)), soft_wrap=True)
     if stats.avoided:
         avoided = ", ".join(stats.avoided)

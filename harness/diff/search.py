@@ -23,14 +23,23 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
 from harness.backend import Backend, BackendFault, BackendSession, Unsupported
 from harness.diff import generate
-from harness.diff.compare import AnswerKind, Comparison, ReferenceBroke, Shape, Stop, compare
+from harness.diff.compare import (
+    Answer,
+    AnswerKind,
+    Comparison,
+    ReferenceBroke,
+    Shape,
+    Stop,
+    ask,
+    compare,
+)
 from harness.diff.dma_programs import NO_ATTACH
 from harness.diff.program import Container, Device, Program, declared, size_text, used
 
@@ -53,11 +62,14 @@ class Stats:
     divergent: int = 0
     classes: int = 0
     skipped: int = 0  # programs the target (or reference) could not run to the end
+    reason: str = ""  # why the last of them stopped, as the backend said
     shrink_runs: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None  # when the search ended (None: still running)
     first_divergence: float | None = None  # seconds from the start to the first divergent program
     first_class: float | None = None  # seconds from the start until the first class was shrunk
+    budget: int | None = None  # programs to generate, when the search has a budget
+    seconds: float | None = None  # ... and its time limit, when it has one
     avoided: tuple[str, ...] = ()  # container options the target cannot run, no longer drawn
     dropped: tuple[str, ...] = ()  # areas left out: the target ran none of their programs
 
@@ -76,6 +88,31 @@ class Found:
     comparison: Comparison  # of the shrunk program: it ends with the divergent call
     sequence: int  # the generated program (1-based) in which the class was first seen
     first_size: int  # statements of that program before shrinking
+    # Set only when the divergence needs a statement the target answered `Unsupported` (so
+    # its call changed the target's state after all, against the Backend contract): the
+    # reference's answers when it runs every call, that statement's included, as a file
+    # run on the reference does.
+    alone: tuple[Answer, ...] | None = None
+
+    @property
+    def needs_skipped(self) -> bool:
+        """Whether the divergence needs a statement the target said it could not run."""
+        return self.alone is not None
+
+
+def changed_state(comparison: Comparison) -> Shape:
+    """The class of a divergence that needs a call the target answered `Unsupported`: the
+    call changed the target's state (`METHOD: unchanged vs unsupported-but-changed`)."""
+    calls = comparison.program.calls()
+    method = next(
+        (
+            call.method
+            for (_, call), answer in zip(calls, comparison.target, strict=False)
+            if answer.kind is AnswerKind.UNSUPPORTED
+        ),
+        "call",
+    )
+    return Shape(method, "unchanged", "unsupported-but-changed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +229,9 @@ class Search:
         self._learned = False
         self.seed = seed
         self.limits = limits
-        self.stats = Stats()
+        self.stats = Stats(budget=limits.budget, seconds=limits.seconds)
         self.found: dict[Shape, Found] = {}
+        self._known: set[Shape] = set()  # the classes searched for and found (before merging)
         self._on_progress = on_progress
         self._deadline = None if limits.seconds is None else self.stats.started + limits.seconds
 
@@ -232,6 +270,7 @@ class Search:
                     stats.first_divergence = stats.elapsed
             elif comparison.stop is not Stop.END:
                 stats.skipped += 1
+                stats.reason = comparison.reason or stats.reason
             if self._on_progress is not None and stats.sequences % 25 == 0:
                 self._on_progress(stats, None)
         return comparison
@@ -259,6 +298,12 @@ class Search:
                     if self.stats.sequences == before:
                         break  # Hypothesis generated nothing more: nothing left to try
                     continue
+                self._known.add(found.shape)
+                if found.needs_skipped:
+                    # One bug of the target, whatever it makes diverge later: one class.
+                    found = replace(found, shape=changed_state(found.comparison))
+                    if found.shape in self.found:
+                        continue
                 self.found[found.shape] = found
                 self.stats.classes = len(self.found)
                 if self.stats.first_class is None:
@@ -316,7 +361,7 @@ class Search:
         return learned
 
     def _round(self, rng: random.Random) -> Found | None:
-        state = _Round(self, set(self.found))
+        state = _Round(self, set(self._known))
         strategy = generate.programs(
             self.areas, self.methods, self.max_ops, frozenset(self.avoided)
         )
@@ -341,11 +386,21 @@ class Search:
             raise state.broke
         if program is None or state.shape is None:
             return None
-        comparison = self._cut(state.memo[program], state.shape)
-        return Found(state.shape, comparison, state.sequence, state.first_size)
+        comparison, needs_skipped = self._cut(state.memo[program], state.shape)
+        alone = self._reference_alone(comparison) if needs_skipped else None
+        return Found(state.shape, comparison, state.sequence, state.first_size, alone)
 
-    def _cut(self, comparison: Comparison, shape: Shape) -> Comparison:
-        """The shrunk program cut down: nothing after the divergence, nothing it does not need.
+    def _reference_alone(self, comparison: Comparison) -> tuple[Answer, ...]:
+        """The reference's answers to every call compared, those the target skipped too."""
+        reference = self._fresh(self.reference, "reference")
+        if reference is None:  # it could not start again: what it answered in the comparison
+            return comparison.reference
+        calls = comparison.program.calls()[: comparison.calls]
+        return tuple(ask(reference, call) for _, call in calls)
+
+    def _cut(self, comparison: Comparison, shape: Shape) -> tuple[Comparison, bool]:
+        """The shrunk program cut down: nothing after the divergence, nothing it does not need;
+        and whether it was shown to need a statement the target could not run.
 
         The divergent statement becomes the last (a device keeps only its members up to the
         divergent one); each earlier statement is dropped if the divergence stays without it
@@ -363,11 +418,11 @@ class Search:
         # `Unsupported` changed its state after all), they stay, and the file check says so.
         skipped = comparison.skipped
         kept = [s for i, s in enumerate(statements) if i not in skipped]
-        best = (
-            self._check(program.with_statements(kept), shape)
-            or self._check(program.with_statements(statements), shape, skipped=True)
-            or comparison
-        )
+        reduced = self._check(program.with_statements(kept), shape)
+        needed = None
+        if reduced is None and skipped:  # does it diverge only with them?
+            needed = self._check(program.with_statements(statements), shape, skipped=True)
+        best = reduced or needed or comparison
         changed = True
         while changed:
             changed = False
@@ -388,7 +443,7 @@ class Search:
         if names:
             renamed = best.program.renamed(names)
             best = self._check(renamed, shape, skipped=bool(best.skipped)) or best
-        return best
+        return best, needed is not None and bool(best.skipped)
 
     def _check(self, program: Program, shape: Shape, *, skipped: bool = False) -> Comparison | None:
         """The comparison of `program` if it still ends diverging in `shape` at its last

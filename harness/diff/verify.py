@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotations import match, read_text
-from harness.backend import BackendSession
+from harness.backend import AbortKind, BackendSession
 from harness.scenario import execute
 from harness.tags import SUITE_PROJECT
 
@@ -24,6 +24,7 @@ class Verdict:
     failed: bool
     lines: tuple[int, ...]  # the lines of its findings (sorted, distinct)
     stopped: str = ""  # the backend stopped the run (a fault, a crash, unsupported)
+    unsupported: bool = False  # it stopped because it cannot run the call there
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +42,16 @@ class Check:
         """How the file ran on the reference: `passes`, or where it failed."""
         return _said(self.reference, None)
 
-    def on_target(self, line: int) -> str:
-        """How the file ran on the target: `fails at line N`, or what went otherwise."""
-        return _said(self.target, line)
+    def on_target(self, line: int, needed: tuple[int, ...] = ()) -> str:
+        """How the file ran on the target: `fails at line N`, or what went otherwise.
+
+        With `needed` (lines the target cannot run, and yet the divergence needs), the run is
+        expected to stop at the first of them.
+        """
+        target = self.target
+        if needed and target.unsupported and target.lines == needed[:1]:
+            return f"stops at line {needed[0]}: cannot run it, yet it changed its state"
+        return _said(target, line)
 
 
 def _said(verdict: Verdict, line: int | None) -> str:
@@ -68,7 +76,13 @@ def _verdict(text: str, file: str, session: BackendSession) -> Verdict:
     lines = {f.line for f in outcome.findings if f.line is not None}
     abort = execution.abort
     if abort is not None:  # the backend stopped the run: it fails there, whatever matched
-        return Verdict(session.name, True, tuple(sorted(lines | {abort.line})), abort.message)
+        return Verdict(
+            session.name,
+            True,
+            tuple(sorted(lines | {abort.line})),
+            abort.message,
+            unsupported=abort.kind is AbortKind.UNSUPPORTED,
+        )
     return Verdict(session.name, outcome.failed, tuple(sorted(lines)))
 
 

@@ -271,6 +271,8 @@ class KernelBackend(DeviceCalls):
                 and size
                 and (1 << self.facts.aw) <= last <= U64_MAX
             ):
+                # A call that cannot run changes nothing: the model's copy of the map goes too.
+                c.trusted = self._forget(container, iova, size) and c.trusted
                 raise Unsupported(
                     f"map [{iova:#x}, {last:#x}] reaches above the guest IOMMU's"
                     f" {self.facts.aw}-bit address width, which the container's default"

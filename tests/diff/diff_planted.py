@@ -30,7 +30,10 @@ class OverlapByOnePage(ModelBackend):
         """VFIO_IOMMU_MAP_DMA, with the bug."""
         c = self.containers[container]
         pg = c.pgsize
-        inside = iova % pg == 0 and pg <= size and iova + size <= U64_MAX
+        # Only a map that passes every check needing no state reaches the overlap check.
+        aligned = (iova | vaddr | size) % pg == 0
+        fits = iova + size <= U64_MAX and vaddr + size <= U64_MAX
+        inside = aligned and pg <= size and fits and perm != "none"
         held = c.find(Iova(iova)) if inside else None
         if held is not None and held.last == iova + pg - 1:
             if size > pg:
@@ -127,3 +130,17 @@ class DiesOnWrap(ModelBackend):
         if iova + size > U64_MAX + 1:
             raise BackendFault("the guest double-faulted", "Oops: double fault")
         super().map(container, iova, vaddr, size, perm)
+
+
+class LeaksUnsupported(ModelBackend):
+    """Cannot run a map above a 39-bit aperture, yet keeps it: it answers `Unsupported` after
+    mapping, as a backend whose own bookkeeping runs before its refusal does. The contract
+    (harness.backend) says a call that cannot run changes nothing."""
+
+    name = "planted-leak"
+
+    def map(self, container: str, iova: int, vaddr: int, size: int, perm: PermName = "rw") -> None:
+        """A map, kept even when it is refused as above the aperture."""
+        super().map(container, iova, vaddr, size, perm)
+        if iova + size > 1 << 39:
+            raise Unsupported("above the IOMMU's 39-bit address width")

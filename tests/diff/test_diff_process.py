@@ -67,7 +67,8 @@ def test_a_planted_process_bug_is_found_shrunk_and_written_as_a_reproducing_file
     spec = exec_spec(str(SERVE), bug)
     reference, target = open_spec("model"), open_spec(spec)
     try:
-        search = Search(reference, target, areas=("dma",), seed=1, limits=Limits(budget=300))
+        limits = Limits(budget=300, classes=1)  # seed 1: program 20 (overlap), 110 (v1count)
+        search = Search(reference, target, areas=("dma",), seed=1, limits=limits)
         found = search.run_all()[PLANTED[bug]]
         assert len(found.comparison.program) <= 5
         assert children_running(str(SERVE)), "the target is a process of its own"
@@ -112,7 +113,7 @@ def test_the_command_against_a_process_exits_1_and_leaves_no_child(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = exec_spec(str(SERVE), "overlap")
-    args = ["diff", "--against", spec, "--areas", "dma", "--seed", "1", "--budget", "300"]
+    args = ["diff", "--against", spec, "--areas", "dma", "--seed", "1", "--budget", "60"]
     assert main([*args, "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "class 1: map: dma.map.failed:overlap vs ok" in out
@@ -125,7 +126,7 @@ def test_a_target_that_dies_on_a_call_is_a_class_and_is_restarted_for_the_next_p
     spec = exec_spec(str(SERVE), "dies")
     reference, target = open_spec("model"), open_spec(spec)
     try:
-        search = Search(reference, target, areas=("dma",), seed=1, limits=Limits(budget=150))
+        search = Search(reference, target, areas=("dma",), seed=1, limits=Limits(budget=40))
         found = search.run_all()
         shape = Shape("map", "dma.map.failed:overflow", "fault")
         assert shape in found
@@ -135,8 +136,23 @@ def test_a_target_that_dies_on_a_call_is_a_class_and_is_restarted_for_the_next_p
             .comparison.target[-1]
             .message.startswith("backend planted-dies exited with status 3 during map")
         )
-        assert search.stats.sequences == 150  # every program ran: a new child each time
+        assert search.stats.sequences == 40  # every program ran: a new child each time
     finally:
         target.close()
         reference.close()
+    assert children_running(str(SERVE)) == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the leak check reads /proc")
+def test_an_interrupted_search_against_a_process_leaves_no_child(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self: Search, rng: object) -> object:
+        assert children_running(str(SERVE)), "the target runs when the search starts"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Search, "_round", interrupted)
+    spec = exec_spec(str(SERVE), "overlap")
+    assert main(["diff", "--against", spec, "--areas", "dma", "--out", str(tmp_path)]) == 130
+    assert "interrupted: writing the classes found so far" in capsys.readouterr().out
     assert children_running(str(SERVE)) == []

@@ -82,6 +82,34 @@ def test_a_file_states_the_references_answers_and_the_targets_at_its_line() -> N
     assert rendered.line == len(lines)
 
 
+def test_the_header_reruns_the_search_and_runs_the_file_with_every_option_given() -> None:
+    found = found_for(V1_PROGRAM, V1COUNT)
+    given = regression.Provenance(
+        regression.Side("exec:./ref", "ref"),
+        regression.Side(V1COUNT, "planted-v1count"),
+        seed=7,
+        limits=Limits(budget=300),
+        areas=("dma",),
+        defines=("kernel.version=6.12",),
+        max_ops=8,
+        out="my regressions",
+    )
+    lines = regression.render(found, given, "my regressions/x.vfio").text.splitlines()
+    assert (
+        "// rerun:     python -m harness diff --against diff_planted:V1MiscountsBytes"
+        " --reference exec:./ref --seed 7 --budget 300 --areas dma --max-ops 8"
+        " --out 'my regressions' -D kernel.version=6.12"
+    ) in lines
+    assert (
+        "// check:     python -m harness run 'my regressions/x.vfio' --backend exec:./ref"
+        " -D kernel.version=6.12"
+    ) in lines
+    assert (
+        "//            python -m harness run 'my regressions/x.vfio'"
+        " --backend diff_planted:V1MiscountsBytes -D kernel.version=6.12"
+    ) in lines
+
+
 def test_failures_are_expected_outputs_and_queries_asserts() -> None:
     program = p.Program(
         "dma",
@@ -111,6 +139,23 @@ def test_failures_are_expected_outputs_and_queries_asserts() -> None:
         "//:: ExpectedOutput(dma.map.failed:overlap)\n"
         "map c0 iova=0x100000 vaddr=0x7f0000100000 size=4K   // planted-overlap: succeeded\n"
     )
+
+
+def test_a_failure_is_named_on_the_line_and_its_message_given_whole_below_it() -> None:
+    program = p.Program(
+        "dma", (p.Container("c0"), p.Map("c0", (1 << 64) - 4096, 0x7F0000100000, 8192))
+    )
+    found = found_for(program, "diff_planted:OldKernelErrnos")
+    rendered = regression.render(found, provenance("x", "planted-errno"), "x.vfio")
+    lines = rendered.text.splitlines()
+    assert lines[rendered.line - 1] == (
+        "map c0 iova=0xfffffffffffff000 vaddr=0x7f0000100000 size=8K"
+        "   // planted-errno: kernel.errno:EINVAL"
+    )
+    assert lines[rendered.line :] == [
+        "//   planted-errno said: map iova 0xfffffffffffff000 + size 0x2000 passes"
+        " 0xffffffffffffffff"
+    ]
 
 
 def test_a_config_read_is_checked_in_hex() -> None:
@@ -199,6 +244,22 @@ def test_writing_creates_then_keeps_an_existing_file_unless_told(tmp_path: Path)
     assert regression.write(path, "two\n", overwrite=True) is regression.Written.REPLACED
     assert path.read_text() == "two\n"
     assert sorted(os.listdir(path.parent)) == ["a.vfio"]  # no temporary file left behind
+
+
+def test_a_file_that_differs_only_in_its_date_is_the_same_finding_and_kept_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = found_for(V1_PROGRAM, V1COUNT)
+    path = tmp_path / "a.vfio"
+    first = regression.render(found, provenance(V1COUNT, "planted-v1count"), str(path)).text
+    assert regression.write(path, first) is regression.Written.CREATED
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767312000")  # the next day
+    later = regression.render(found, provenance(V1COUNT, "planted-v1count"), str(path)).text
+    assert "on 2026-01-02" in later and later != first
+    assert regression.write(path, later) is regression.Written.UNCHANGED
+    assert path.read_text() == first  # the day the class was first found
+    other = later.replace("seed 7", "seed 8")
+    assert regression.write(path, other) is regression.Written.KEPT
 
 
 def test_writing_never_clobbers_a_file_that_appears_meanwhile(

@@ -54,6 +54,15 @@ def test_the_counts_name_every_figure_and_the_rate() -> None:
     )
 
 
+def test_the_counts_show_the_budget_or_the_time_limit() -> None:
+    budgeted = stats()
+    budgeted.budget = 2000
+    assert view.counts(budgeted).startswith("programs 1,200/2,000 · ops 27,000")
+    timed = stats()
+    timed.seconds = 60
+    assert view.counts(timed).endswith("shrinking runs 300 · 9.0/60 s")
+
+
 def test_a_class_found_is_one_line() -> None:
     assert str(view.found_line(found(), 1)) == (
         "class 1: unmap: ok vs other-value (program 158, 37 statements shrunk to 3)"
@@ -115,3 +124,24 @@ def test_on_a_terminal_the_live_count_is_drawn_and_cleared() -> None:
     text = buffer.getvalue()
     assert "programs 1,200" in text  # drawn while running
     assert "class 1: unmap: ok vs other-value" in text
+
+
+def test_no_divergence_is_one_line_not_an_empty_table() -> None:
+    buffer, out = plain()
+    view.report(out, [], stats(), "model", "planted")  # type: ignore[arg-type]
+    assert buffer.getvalue().splitlines()[0] == (
+        "no divergence: planted agreed with model on 1,200 programs"
+    )
+    assert "class " not in buffer.getvalue()
+
+
+def test_a_file_kept_under_its_name_says_how_to_write_it_anyway() -> None:
+    buffer, out = plain()
+    row = view.Row(found(), Path("r/a.vfio"), "kept", "passes", "fails at line 19")
+    view.report(out, [row], stats(), "model", "planted")  # type: ignore[arg-type]
+    lines = buffer.getvalue().splitlines()
+    assert "r/a.vfio (kept)" in lines
+    assert (
+        "kept a file of the same name with other text: --overwrite replaces them,"
+        " --out DIR writes elsewhere"
+    ) in lines

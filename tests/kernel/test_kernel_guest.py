@@ -100,6 +100,19 @@ def test_a_map_only_the_default_width_allows_is_unsupported(
         backend.map("c0", 1 << 39, 0x7F0000000000, 0x1000)
 
 
+def test_a_map_it_cannot_run_changes_nothing(kernel_session: KernelSession) -> None:
+    # Found by `python -m harness diff --against kernel`: the second map failed as an overlap
+    # with a map the first call said it could not run.
+    backend = kernel_session.fresh()
+    backend.container("c0")
+    for _ in range(2):
+        with pytest.raises(Unsupported, match="39-bit address width"):
+            backend.map("c0", (1 << 64) - 0x1000, 0x7F0000000000, 0x1000)
+    assert (backend.mappings("c0"), backend.mapped("c0")) == (0, 0)
+    backend.map("c0", 0x100000, 0x7F0000000000, 0x1000)
+    assert backend.mappings("c0") == 1
+
+
 def test_a_container_with_the_real_width_fails_such_a_map_as_out_of_range(
     kernel_session: KernelSession,
 ) -> None:
