@@ -86,6 +86,7 @@ MEMBER_USAGE = {
 _NUMBER_BEFORE = re.compile(
     r"(?<![A-Za-z0-9_.])(0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9][0-9_]*[KMGT]?)\Z"
 )
+_BINARY_OPERATORS = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 _OPERATORS_AFTER = (
     *("==", "!=", "<=", ">=", "<<", ">>", "<", ">", "+", "-", "*", "/", "%"),
     *("&", "|", "^", "~", "(", " not", " and", " or", "assert"),
@@ -136,7 +137,8 @@ def early(c: Context) -> str | None:
 
 def late(c: Context) -> str | None:
     """The most specific hint for the error, or the usage of the line's statement."""
-    for rule in (_after_brace, _characters, _parentheses, _missing_operand, _no_value_check):
+    rules = (_after_brace, _characters, _parentheses, _missing_operand, _no_value_check)
+    for rule in (*rules, _unparenthesised):
         found = rule(c)
         if found is not None:
             return found
@@ -256,6 +258,22 @@ def _missing_operand(c: Context) -> str | None:
                 return "assert takes an expression, e.g. assert c0.mappings == 1"
             return f"an expression is missing after '{op.strip()}'"
     return None
+
+
+def _unparenthesised(c: Context) -> str | None:
+    """An operator after a statement's integer (or before one): the expression lacks its '()'."""
+    if c.kind != "token" or c.value not in _BINARY_OPERATORS or "PLUS" in c.expected:
+        return None
+    after = c.source[c.column - 1 + len(c.value) :][:1]
+    if c.value in "-+" and after not in " \t" and {"NAME", "INT", "LPAR"} <= c.expected:
+        written = f"({c.value}…)"  # a sign where an integer starts: `irq d -1`
+    else:
+        words = c.before.split()
+        if not words:
+            return None
+        key, equals, operand = words[-1].rpartition("=")
+        written = f"{key}{equals}({operand} {c.value} …)"
+    return f"an expression where a statement takes an integer goes in parentheses: {written}"
 
 
 def _no_value_check(c: Context) -> str | None:

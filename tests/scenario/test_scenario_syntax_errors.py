@@ -322,3 +322,24 @@ def test_v2_statements_have_their_usage_as_hint() -> None:
     )
     assert error_of("let = 3\n").hint == "usage: let NAME = EXPRESSION, e.g. let ram = 3G"
     assert error_of("reset\n").hint == "usage: reset DEVICE"
+
+
+@pytest.mark.parametrize(
+    ("statement", "column", "written"),
+    [
+        ("irq d v - 1", 9, "(v - …)"),
+        ("cfg read d 4 + 1", 14, "(4 + …)"),
+        ("map c0 iova=base + 4K vaddr=0 size=4K", 18, "iova=(base + …)"),
+        ("mmio read d bar0 off << 2", 22, "(off << …)"),
+        ("cfg write d 4 * 2 1", 15, "(4 * …)"),
+        ("irq d -1", 7, "(-…)"),
+    ],
+)
+def test_an_expression_without_parentheses_in_an_integer_position_gets_a_hint(
+    statement: str, column: int, written: str
+) -> None:
+    error = error_of(f"container c0\n{statement}\n")
+    assert (error.line, error.column) == (2, column)
+    assert error.hint == (
+        f"an expression where a statement takes an integer goes in parentheses: {written}"
+    )
