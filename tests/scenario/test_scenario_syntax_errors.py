@@ -185,6 +185,26 @@ def test_any_text_parses_or_fails_with_a_located_error(text: str) -> None:
             "'map' returns no value to check: only 'unmap', 'cfg read' and 'mmio read' take"
             " '== VALUE'",
         ),
+        (
+            "mmio write d bar0 0 1 == 1\n",
+            1,
+            23,
+            "'mmio write' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
+            " take '== VALUE'",
+        ),
+        (
+            "cfg write d 0 1 == 1\n",
+            1,
+            17,
+            "'cfg write' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
+            " take '== VALUE'",
+        ),
+        (
+            "unmap c0 all == 0 size=0\n",
+            1,
+            19,
+            "options come before '== VALUE': unmap c0 all size=0 == 0",
+        ),
         ("assert 1 && 1\n", 1, 11, "logic is written 'and', 'or', 'not'; '&' and '|' are bitwise"),
         (
             "mpa c0\n",
@@ -343,3 +363,22 @@ def test_an_expression_without_parentheses_in_an_integer_position_gets_a_hint(
     assert error.hint == (
         f"an expression where a statement takes an integer goes in parentheses: {written}"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (
+            "device d 01:00.0\n{\n}\n",
+            "a device header ends with '{' on its line; members follow, one per line",
+        ),
+        (
+            "for v in 0..1\n{\n}\n",
+            "a 'for' header ends with '{' on its line; the body follows, one statement per line",
+        ),
+    ],
+)
+def test_a_block_opened_on_the_next_line_gets_the_hint_of_its_header(text: str, hint: str) -> None:
+    error = error_of(text)
+    assert error.line == 1
+    assert error.hint == hint
