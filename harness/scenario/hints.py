@@ -138,7 +138,7 @@ def early(c: Context) -> str | None:
 def late(c: Context) -> str | None:
     """The most specific hint for the error, or the usage of the line's statement."""
     rules = (_after_brace, _characters, _parentheses, _missing_operand, _no_value_check)
-    for rule in (*rules, _unparenthesised):
+    for rule in (*rules, _unparenthesised, _option_after_check):
         found = rule(c)
         if found is not None:
             return found
@@ -165,6 +165,11 @@ def late(c: Context) -> str | None:
     if c.kind == "token" and "_NL" in c.expected and c.value[:1].isalnum() and operators:
         return f"two operands in a row: an operator (+, ==, and, …) is missing before '{c.value}'"
     if "LBRACE" in c.expected:
+        if c.words[:1] == ["for"]:
+            return (
+                "a 'for' header ends with '{' on its line; the body follows, one statement"
+                " per line"
+            )
         return "a device header ends with '{' on its line; members follow, one per line"
     if "BDF" in c.expected:
         return "write the PCI address as DDDD:BB:DD.F or BB:DD.F"
@@ -279,13 +284,28 @@ def _unparenthesised(c: Context) -> str | None:
 def _no_value_check(c: Context) -> str | None:
     if c.kind != "token" or c.value != "==" or not c.words:
         return None
-    statement = c.words[0]
+    statement = " ".join(c.words[:2] if c.words[0] in ("cfg", "mmio", "msix") else c.words[:1])
     if "CHECK" in c.expected:
         return None
     return (
         f"'{statement}' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
         " take '== VALUE'"
     )
+
+
+_OPTION_TOKEN = re.compile(r"[A-Za-z_]\w*=\S")
+
+
+def _option_after_check(c: Context) -> str | None:
+    """An option written after the `== VALUE` check, which takes the rest of the line."""
+    if c.kind != "token" or not _OPTION_TOKEN.match(c.value) or "==" not in c.before:
+        return None
+    head, _, tail = c.source.split("//", 1)[0].partition("==")
+    words = tail.split()
+    options = [word for word in words if _OPTION_TOKEN.match(word)]
+    rest = [word for word in words if not _OPTION_TOKEN.match(word)]
+    line = " ".join([*head.split(), *options, "==", *rest])
+    return f"options come before '== VALUE': {line}"
 
 
 def _unknown_statement(c: Context) -> str | None:

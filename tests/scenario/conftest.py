@@ -9,7 +9,7 @@ import pytest
 
 from annotations.annotation import Output
 from harness.backend import CoreDefaults
-from harness.scenario import execute
+from harness.scenario import ScenarioSyntaxError, execute, parse
 from harness.vfio.catalog import ErrorId, VfioError
 
 
@@ -83,6 +83,13 @@ class FakeBackend:
 
 
 RunText = Callable[..., list[Output]]
+
+
+def syntax_error_of(text: str, file: str = "s.vfio") -> ScenarioSyntaxError:
+    """The syntax error parsing `text` as `file` raises (the test fails if it raises none)."""
+    with pytest.raises(ScenarioSyntaxError) as info:
+        parse(text, file)
+    return info.value
 
 
 @pytest.fixture

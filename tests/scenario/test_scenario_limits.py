@@ -10,16 +10,10 @@ import pytest
 
 from harness.literals import MAX_LITERAL, parse_int, show
 from harness.model import ModelBackend
-from harness.scenario import ScenarioSyntaxError, execute, parse, program
+from harness.scenario import execute, parse, program
 from harness.scenario.evaluate import MAX_BITS
 from harness.scenario.syntax import MAX_NESTING
-
-
-def error_of(text: str) -> ScenarioSyntaxError:
-    with pytest.raises(ScenarioSyntaxError) as info:
-        parse(text, "h.vfio")
-    return info.value
-
+from tests.scenario.conftest import syntax_error_of
 
 # ---- literals
 
@@ -36,7 +30,7 @@ def error_of(text: str) -> ScenarioSyntaxError:
     ids=["decimal", "hex", "suffixed", "binary", "just-over"],
 )
 def test_a_literal_too_long_is_a_located_syntax_error(literal: str, column: int) -> None:
-    error = error_of(f"assert {literal} == 1\n")
+    error = syntax_error_of(f"assert {literal} == 1\n")
     assert (error.line, error.column) == (1, column)
     assert f"a number of {len(literal):,} characters (at most {MAX_LITERAL})" in error.message
     assert error.hint is not None
@@ -60,7 +54,7 @@ def test_a_literal_of_the_longest_length_is_read() -> None:
     ids=["option", "bar-offset", "bar-name", "position"],
 )
 def test_long_literals_are_located_wherever_they_stand(text: str, line: int, column: int) -> None:
-    error = error_of(text)
+    error = syntax_error_of(text)
     assert (error.line, error.column) == (line, column)
     assert "is not a number a scenario can use" in error.message
 
@@ -84,7 +78,7 @@ def test_parentheses_beyond_the_limit_are_a_syntax_error_at_the_first_too_many(
     count: int,
 ) -> None:
     started = time.process_time()
-    error = error_of(f"container c0\nassert {'(' * count}1{')' * count}\n")
+    error = syntax_error_of(f"container c0\nassert {'(' * count}1{')' * count}\n")
     assert time.process_time() - started < 5
     assert (error.line, error.column) == (2, 8 + MAX_NESTING)
     assert error.message == (
@@ -94,13 +88,13 @@ def test_parentheses_beyond_the_limit_are_a_syntax_error_at_the_first_too_many(
 
 def test_calls_count_as_parentheses() -> None:
     text = f"container c0\nassert {'c0.mapped_at(' * (MAX_NESTING + 1)}0{')' * (MAX_NESTING + 1)}\n"
-    assert "parentheses open" in error_of(text).message
+    assert "parentheses open" in syntax_error_of(text).message
 
 
 def test_prefix_operators_in_a_row_are_bounded() -> None:
     fine = f"assert {'- ' * MAX_NESTING}1 != 2 and {'not ' * MAX_NESTING}1\n"
     assert execute([("h.vfio", fine)], ModelBackend()).outputs == ()
-    error = error_of(f"assert {'- ' * 1_000_000}1\n")
+    error = syntax_error_of(f"assert {'- ' * 1_000_000}1\n")
     assert (error.line, error.column) == (1, 8 + 2 * MAX_NESTING)
     assert error.message == f"more than {MAX_NESTING} prefix operators in a row"
 
@@ -111,7 +105,7 @@ def test_loops_nest_up_to_the_limit() -> None:
         return "container c0\n" + head + "assert c0.mappings == 0\n" + "}\n" * depth
 
     assert execute([("h.vfio", nested(MAX_NESTING))], ModelBackend()).outputs == ()
-    error = error_of(nested(MAX_NESTING + 1))
+    error = syntax_error_of(nested(MAX_NESTING + 1))
     assert error.line == MAX_NESTING + 2
     assert error.message == f"more than {MAX_NESTING} 'for' bodies inside one another"
 

@@ -7,16 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.scenario import Program, ScenarioSyntaxError, parse
-
-
-def error_of(text: str) -> ScenarioSyntaxError:
-    with pytest.raises(ScenarioSyntaxError) as info:
-        parse(text, "s.vfio")
-    return info.value
+from tests.scenario.conftest import syntax_error_of
 
 
 def test_unknown_statement_names_the_statements() -> None:
-    error = error_of("container c0\nfrob c0\n")
+    error = syntax_error_of("container c0\nfrob c0\n")
     assert (error.file, error.line, error.column) == ("s.vfio", 2, 1)
     assert error.message.startswith("unexpected 'frob'; expected")
     assert "a statement" in error.message
@@ -24,7 +19,7 @@ def test_unknown_statement_names_the_statements() -> None:
 
 
 def test_missing_option_value_is_reported_after_the_equals() -> None:
-    error = error_of("map c0 iova=\n")
+    error = syntax_error_of("map c0 iova=\n")
     assert (error.line, error.column) == (1, 13)
     assert (
         error.message
@@ -33,7 +28,7 @@ def test_missing_option_value_is_reported_after_the_equals() -> None:
 
 
 def test_bad_option_value_is_named() -> None:
-    error = error_of("map c0 iova=$\n")
+    error = syntax_error_of("map c0 iova=$\n")
     assert (error.line, error.column) == (1, 13)
     assert (
         error.message
@@ -42,72 +37,72 @@ def test_bad_option_value_is_named() -> None:
 
 
 def test_space_before_equals_is_named() -> None:
-    error = error_of("map c0 iova = 1\n")
+    error = syntax_error_of("map c0 iova = 1\n")
     assert (error.line, error.column) == (1, 12)
     assert error.message == "option 'iova' has a space before '='"
 
 
 def test_option_without_value_expects_an_option_with_a_hint() -> None:
-    error = error_of("container c0 mode\n")
+    error = syntax_error_of("container c0 mode\n")
     assert error.column == 14
     assert error.message == "unexpected 'mode'; expected an option key=value or end of line"
     assert error.hint == "options are written key=value without spaces, e.g. iova=0x100000"
 
 
 def test_bad_bar_kind_lists_the_kinds() -> None:
-    error = error_of("device d 01:00.0 {\n  bar 0 mem16 16\n}\n")
+    error = syntax_error_of("device d 01:00.0 {\n  bar 0 mem16 16\n}\n")
     assert (error.line, error.column) == (2, 9)
     assert error.message == "unexpected 'mem16'; expected 'io', 'mem32' or 'mem64'"
 
 
 def test_device_header_needs_a_brace_on_its_line() -> None:
-    error = error_of("device d 01:00.0\n")
+    error = syntax_error_of("device d 01:00.0\n")
     assert error.message == "unexpected end of line; expected '{'"
     assert error.hint is not None and "'{'" in error.hint
 
 
 def test_member_outside_the_member_set_is_reported_at_its_line() -> None:
-    error = error_of("device d 01:00.0 {\nmap c0\n}\n")
+    error = syntax_error_of("device d 01:00.0 {\nmap c0\n}\n")
     assert (error.line, error.column) == (2, 1)
     assert error.message == "unexpected 'map'; expected 'bar', 'msix', 'rom' or '}'"
 
 
 def test_unclosed_device_is_reported_at_its_opening_brace() -> None:
     # As Python's "'(' was never closed": where the block opens, which is where one annotates.
-    error = error_of("container c0\ndevice d 01:00.0 {\n bar 0 mem32 16\n")
+    error = syntax_error_of("container c0\ndevice d 01:00.0 {\n bar 0 mem32 16\n")
     assert (error.line, error.column) == (2, 18)
     assert error.message == "this device's '{' is never closed: the file ends before its '}'"
     assert error.hint == "add '}' on a line of its own after the device's members"
 
 
 def test_members_on_the_header_line_are_a_syntax_error() -> None:
-    error = error_of("device d 01:00.0 { bar 0 mem32 16 }\n")
+    error = syntax_error_of("device d 01:00.0 { bar 0 mem32 16 }\n")
     assert (error.line, error.column) == (1, 20)
     assert error.message == "unexpected 'bar'; expected end of line"
 
 
 def test_incomplete_expression_expects_an_operand() -> None:
-    error = error_of("\n\nassert 1 +\n")
+    error = syntax_error_of("\n\nassert 1 +\n")
     assert (error.line, error.column) == (3, 11)
     assert error.message == "unexpected end of line; expected an expression"
     assert error.hint == "an expression is missing after '+'"
 
 
 def test_two_operands_in_a_row_expect_an_operator() -> None:
-    error = error_of("assert 1 2\n")
+    error = syntax_error_of("assert 1 2\n")
     assert error.column == 10
     assert "an operator" in error.message and error.message.startswith("unexpected '2'")
 
 
 def test_unknown_character_is_named_with_a_hint() -> None:
-    error = error_of("assert 1 + $\n")
+    error = syntax_error_of("assert 1 + $\n")
     assert (error.line, error.column) == (1, 12)
     assert error.message == "unexpected character '$'; expected an expression"
     assert error.hint is not None
 
 
 def test_error_text_is_path_line_column_message_and_hint() -> None:
-    error = error_of("container c0 mode=\n")
+    error = syntax_error_of("container c0 mode=\n")
     assert str(error) == (
         "s.vfio:1:19: option 'mode=' needs a value: a number, a word, (expression) or BAR:OFFSET\n"
         "hint: options are written key=value without spaces, e.g. iova=0x100000"
@@ -185,6 +180,26 @@ def test_any_text_parses_or_fails_with_a_located_error(text: str) -> None:
             "'map' returns no value to check: only 'unmap', 'cfg read' and 'mmio read' take"
             " '== VALUE'",
         ),
+        (
+            "mmio write d bar0 0 1 == 1\n",
+            1,
+            23,
+            "'mmio write' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
+            " take '== VALUE'",
+        ),
+        (
+            "cfg write d 0 1 == 1\n",
+            1,
+            17,
+            "'cfg write' returns no value to check: only 'unmap', 'cfg read' and 'mmio read'"
+            " take '== VALUE'",
+        ),
+        (
+            "unmap c0 all == 0 size=0\n",
+            1,
+            19,
+            "options come before '== VALUE': unmap c0 all size=0 == 0",
+        ),
         ("assert 1 && 1\n", 1, 11, "logic is written 'and', 'or', 'not'; '&' and '|' are bitwise"),
         (
             "mpa c0\n",
@@ -203,12 +218,12 @@ def test_any_text_parses_or_fails_with_a_located_error(text: str) -> None:
     ],
 )
 def test_common_slips_get_a_hint(text: str, line: int, column: int, hint: str) -> None:
-    error = error_of(text)
+    error = syntax_error_of(text)
     assert (error.line, error.column, error.hint) == (line, column, hint)
 
 
 def test_control_character_is_escaped_and_named() -> None:
-    error = error_of("container c0 \x00\n")
+    error = syntax_error_of("container c0 \x00\n")
     assert error.message == (
         "unexpected character '\\x00'; expected an option key=value or end of line"
     )
@@ -254,7 +269,7 @@ _SLIPS = [
 
 @pytest.mark.parametrize("text", _SLIPS)
 def test_messages_never_name_grammar_internals(text: str) -> None:
-    error = error_of(text)
+    error = syntax_error_of(text)
     said = f"{error.message} {error.hint}"
     words = {w.strip("',;:.()") for w in said.split()}
     assert not words & _rule_names(), said
@@ -270,7 +285,7 @@ def test_every_terminal_has_words() -> None:
 
 
 def test_a_declaration_in_a_loop_body_is_named_with_the_loop_line() -> None:
-    error = error_of("container c0\nfor v in 0..1 {\n    let w = v\n}\n")
+    error = syntax_error_of("container c0\nfor v in 0..1 {\n    let w = v\n}\n")
     assert (error.line, error.column) == (3, 5)
     assert error.message.startswith("unexpected 'let'")
     assert (
@@ -285,7 +300,7 @@ def test_a_declaration_in_a_loop_body_is_named_with_the_loop_line() -> None:
 )
 def test_every_declaration_in_a_loop_body_gets_the_loop_hint(declaration: str) -> None:
     # A `device` header opens a block of its own: the hint still names the loop around it.
-    error = error_of(f"container c0\nfor v in 0..1 {{\n    {declaration}\n}}\n")
+    error = syntax_error_of(f"container c0\nfor v in 0..1 {{\n    {declaration}\n}}\n")
     assert (error.line, error.column) == (3, 5)
     keyword = declaration.split()[0]
     assert error.hint == (
@@ -295,7 +310,7 @@ def test_every_declaration_in_a_loop_body_gets_the_loop_hint(declaration: str) -
 
 
 def test_an_unclosed_loop_is_reported_at_its_opening_brace() -> None:
-    error = error_of("container c0\nfor v in 0..1 {\n    irq d v\n")
+    error = syntax_error_of("container c0\nfor v in 0..1 {\n    irq d v\n")
     assert (error.line, error.column) == (2, 15)
     assert error.message == "this 'for' loop's '{' is never closed: the file ends before its '}'"
     assert error.hint == "add '}' on a line of its own after the loop's body"
@@ -311,17 +326,17 @@ def test_an_unclosed_loop_is_reported_at_its_opening_brace() -> None:
     ],
 )
 def test_keywords_and_numbers_are_whole_words(text: str, column: int, hint: str) -> None:
-    error = error_of(text)
+    error = syntax_error_of(text)
     assert error.column == column
     assert error.hint is not None and hint in error.hint
 
 
 def test_v2_statements_have_their_usage_as_hint() -> None:
-    assert error_of("mmio read d 0\n").hint == (
+    assert syntax_error_of("mmio read d 0\n").hint == (
         "usage: mmio read DEVICE barN OFFSET [size=1|2|4|8] [== VALUE]"
     )
-    assert error_of("let = 3\n").hint == "usage: let NAME = EXPRESSION, e.g. let ram = 3G"
-    assert error_of("reset\n").hint == "usage: reset DEVICE"
+    assert syntax_error_of("let = 3\n").hint == "usage: let NAME = EXPRESSION, e.g. let ram = 3G"
+    assert syntax_error_of("reset\n").hint == "usage: reset DEVICE"
 
 
 @pytest.mark.parametrize(
@@ -338,8 +353,27 @@ def test_v2_statements_have_their_usage_as_hint() -> None:
 def test_an_expression_without_parentheses_in_an_integer_position_gets_a_hint(
     statement: str, column: int, written: str
 ) -> None:
-    error = error_of(f"container c0\n{statement}\n")
+    error = syntax_error_of(f"container c0\n{statement}\n")
     assert (error.line, error.column) == (2, column)
     assert error.hint == (
         f"an expression where a statement takes an integer goes in parentheses: {written}"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (
+            "device d 01:00.0\n{\n}\n",
+            "a device header ends with '{' on its line; members follow, one per line",
+        ),
+        (
+            "for v in 0..1\n{\n}\n",
+            "a 'for' header ends with '{' on its line; the body follows, one statement per line",
+        ),
+    ],
+)
+def test_a_block_opened_on_the_next_line_gets_the_hint_of_its_header(text: str, hint: str) -> None:
+    error = syntax_error_of(text)
+    assert error.line == 1
+    assert error.hint == hint
