@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -226,7 +227,15 @@ def _characters(c: Context) -> str | None:
     if ord(value) < 0x20 or 0x7F <= ord(value) < 0xA0:
         return f"remove the control character {value!r} (an editor or a paste inserted it)"
     if ord(value) > 0x7F:
-        return "outside comments a scenario is ASCII: keywords, names, numbers and operators"
+        ascii_only = "outside comments a scenario is ASCII: keywords, names, numbers and operators"
+        # A look-alike with an ASCII compatibility form (fullwidth digits, the Kelvin sign, a
+        # no-break space) says which character to write instead.
+        plain = unicodedata.normalize("NFKC", value)
+        if plain == " ":
+            return f"write a plain space; {ascii_only}"
+        if len(plain) == 1 and plain.isascii() and plain.isprintable():
+            return f"write {plain!r} in its place; {ascii_only}"
+        return ascii_only
     if "OPTION" not in c.expected and "BDF" not in c.expected:
         return f"{value!r} is no operator: expressions use + - * / % & | ^ << >> ~ and comparisons"
     return None

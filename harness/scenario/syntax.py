@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,10 +243,10 @@ def _located(error: UnexpectedInput, text: str, file: str) -> ScenarioSyntaxErro
         if token.type == "BDF" and "BDF" not in expected:
             # Only the catch-all BDF matched here: no token of the language starts so.
             value = value[0]
-            kind, found, token = "character", f"character {value!r}", None
+            kind, found, token = "character", character(value), None
     elif isinstance(error, UnexpectedCharacters):
         value = text[error.pos_in_stream or 0]
-        kind, found = "character", f"character {value!r}"
+        kind, found = "character", character(value)
         expected = set(error.allowed or ())
         if error.interactive_parser is not None:
             accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
@@ -294,6 +295,7 @@ def _position(error: UnexpectedInput) -> int | None:
 
 
 _WORD_AT = re.compile(r"\w+")
+_DIGITS = frozenset("0123456789")
 _NUMBER_START = re.compile(r"0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9][0-9_]*[KMGT]?")
 
 
@@ -303,7 +305,9 @@ def _malformed_number(
     """A word that starts like a number but is none (`4k`, `0x10K`, `4KB`, `1and`): an error at
     the first character that makes it no number, with the hint for that slip."""
     word = _WORD_AT.match(text, position)
-    if word is None or not word.group()[0].isdigit() or INT.fullmatch(word.group()):
+    # ASCII digits only: str.isdigit() is also true of fullwidth and other digits, which
+    # start no number of the language.
+    if word is None or word.group()[0] not in _DIGITS or INT.fullmatch(word.group()):
         return None
     number = _NUMBER_START.match(word.group())
     assert number is not None  # a word starting with a digit starts with a number
@@ -320,6 +324,15 @@ def _malformed_number(
 _NUMBER_HINT = (
     "numbers are decimal (4096, with a suffix 4K 2M 1G 1T), hex (0x1000) or binary (0b101)"
 )
+
+
+def character(value: str) -> str:
+    """A character for a message; one outside ASCII also by its code point and name, since a
+    look-alike (a Cyrillic а, a fullwidth ０, the Kelvin sign K) reads as the letter it mimics."""
+    if value.isascii():
+        return f"character {value!r}"
+    name = unicodedata.name(value, "")
+    return f"character {value!r} (U+{ord(value):04X}{' ' + name if name else ''})"
 
 
 def _found(token: Token) -> str:
@@ -371,6 +384,13 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     if malformed is not None:
         return malformed
     value = rest[1:].split(maxsplit=1)[0] if rest[1:].strip() else ""
+    odd = next((ch for ch in value if not ch.isascii()), None)
+    if odd is not None and rest[1] not in " \t":
+        # A look-alike (a fullwidth digit, a Cyrillic letter): say which character it is.
+        message = f"unexpected {character(odd)} in the value of option '{token}='"
+        context = hints.Context(text, line, value_column, "character", odd, frozenset())
+        at = value_column + value.index(odd)
+        return ScenarioSyntaxError(file, line, at, message, hints.late(context))
     if not value or rest[1] in " \t":
         message = f"option '{token}=' needs a value: a number, a word, (expression) or BAR:OFFSET"
     else:

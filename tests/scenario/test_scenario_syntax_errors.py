@@ -215,6 +215,55 @@ def test_control_character_is_escaped_and_named() -> None:
     assert error.hint == "remove the control character '\\x00' (an editor or a paste inserted it)"
 
 
+@pytest.mark.parametrize(
+    ("text", "column", "message", "hint"),
+    [
+        (  # found by the fuzz campaign: str.isdigit() took the fullwidth zero for a digit
+            "map c0 iova=\uff10x3000 vaddr=0 size=4K\n",
+            13,
+            "unexpected character '\uff10' (U+FF10 FULLWIDTH DIGIT ZERO) in the value of"
+            " option 'iova='",
+            "write '0' in its place",
+        ),
+        (
+            "map c0 iova=0 vaddr=0 size=4\u212a\n",
+            29,
+            "unexpected character '\u212a' (U+212A KELVIN SIGN); expected an option key=value"
+            " or end of line",
+            "write 'K' in its place",
+        ),
+        (
+            "map c0 iova=0\u00a0vaddr=0 size=4K\n",
+            14,
+            "unexpected character '\\xa0' (U+00A0 NO-BREAK SPACE); expected an option"
+            " key=value or end of line",
+            "write a plain space",
+        ),
+        (
+            "\u0430ssert 1\n",
+            1,
+            "unexpected character '\u0430' (U+0430 CYRILLIC SMALL LETTER A); expected a"
+            " statement such as 'map', 'unmap', 'cfg' or 'assert'",
+            "outside comments a scenario is ASCII",
+        ),
+        (
+            "assert 1 == \u0661\n",
+            13,
+            "unexpected character '\u0661' (U+0661 ARABIC-INDIC DIGIT ONE); expected an"
+            " expression",
+            "outside comments a scenario is ASCII",
+        ),
+    ],
+    ids=["fullwidth-digit-in-option", "kelvin-sign", "no-break-space", "cyrillic", "arabic"],
+)
+def test_a_look_alike_character_is_named_by_its_code_point(
+    text: str, column: int, message: str, hint: str
+) -> None:
+    error = error_of(text)
+    assert (error.line, error.column, error.message) == (1, column, message)
+    assert error.hint is not None and error.hint.startswith(hint)
+
+
 def test_bom_at_the_start_is_accepted() -> None:
     assert [s.line for s in parse("\ufeffcontainer c0\n", "b.vfio")] == [1]
 
