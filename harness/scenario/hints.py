@@ -120,6 +120,19 @@ class Context:
         return self.source.split("//", 1)[0].split()
 
 
+QUOTED = 40  # characters of the input a message quotes; a longer text is cut and counted
+
+
+def quoted(text: str) -> str:
+    """`'text'` for a message; a long text by its first characters and its length, so that a
+    message stays one readable line whatever the input (a word of 100,000 characters)."""
+    # Control and other unprintable characters are escaped, as repr() escapes them.
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:QUOTED])
+    if len(text) <= QUOTED:
+        return f"'{shown}'"
+    return f"'{shown}…' ({len(text):,} characters)"
+
+
 def early(c: Context) -> str | None:
     """A hint that explains the found token better than a generic option error would."""
     if c.kind != "token":
@@ -131,7 +144,7 @@ def early(c: Context) -> str | None:
         return glued
     first_column = len(c.source) - len(c.source.lstrip()) + 1
     if c.value in STATEMENTS and c.column > first_column:
-        return f"one statement per line: start a new line before '{c.value}'"
+        return f"one statement per line: start a new line before {quoted(c.value)}"
     return None
 
 
@@ -159,7 +172,10 @@ def late(c: Context) -> str | None:
         )
     operators = {"PLUS", "STAR", "COMP_OP"} & c.expected
     if c.kind == "token" and "_NL" in c.expected and c.value[:1].isalnum() and operators:
-        return f"two operands in a row: an operator (+, ==, and, …) is missing before '{c.value}'"
+        return (
+            "two operands in a row: an operator (+, ==, and, …) is missing before"
+            f" {quoted(c.value)}"
+        )
     if "LBRACE" in c.expected:
         return "a device header ends with '{' on its line; members follow, one per line"
     if "BDF" in c.expected:
@@ -191,8 +207,8 @@ def _glued_to_number(c: Context) -> str | None:
     if digits[-1].isdigit() and word.lower() in ("kb", "kib", "mb", "mib", "gb", "gib", "tb"):
         return f"write {digits}{suffix}: size suffixes are K M G T, 1024-based, without 'B'"
     return (
-        f"'{digits}{word}' is not a number: numbers are decimal (4096, with a suffix 4K 2M 1G"
-        " 1T), hex (0x1000) or binary (0b101)"
+        f"{quoted(digits + word)} is not a number: numbers are decimal (4096, with a suffix 4K 2M"
+        " 1G 1T), hex (0x1000) or binary (0b101)"
     )
 
 

@@ -314,9 +314,9 @@ def _malformed_number(
     cut = number.end() if number.end() < len(word.group()) else len(word.group()) - 1
     rest = word.group()[cut:]
     context = hints.Context(text, line, column + cut, "token", rest, frozenset())
-    message = f"unexpected '{rest}': '{word.group()}' is not a number"
+    message = f"unexpected {hints.quoted(rest)}: {hints.quoted(word.group())} is not a number"
     hint = hints.early(context)
-    if hint is None or hint.startswith(f"'{word.group()}' is not a number"):
+    if hint is None or hint.startswith(f"{hints.quoted(word.group())} is not a number"):
         hint = _NUMBER_HINT
     return ScenarioSyntaxError(file, line, column + cut, message, hint)
 
@@ -338,7 +338,7 @@ def character(value: str) -> str:
 def _found(token: Token) -> str:
     if token.type in ("_NL", "$END"):
         return _WORDS[token.type]
-    return f"'{token.value}'"
+    return hints.quoted(str(token.value))
 
 
 def _expected_words(expected: set[str]) -> str:
@@ -374,10 +374,10 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     end = token.start_pos + len(token)
     rest = text[end : text.find("\n", end)]
     if rest.lstrip(" \t").startswith("=") and not rest.startswith("="):
-        message = f"option '{token}' has a space before '='"
+        message = f"option {hints.quoted(token)} has a space before '='"
         return ScenarioSyntaxError(file, line, column + len(token), message, _OPTION_HINT)
     if not rest.startswith("="):
-        message = f"unexpected '{token}'; expected an option key=value or end of line"
+        message = f"unexpected {hints.quoted(token)}; expected an option key=value or end of line"
         return ScenarioSyntaxError(file, line, column, message, _OPTION_HINT)
     value_column = column + len(token) + 1
     malformed = _malformed_number(text, end + 1, file, line, value_column)
@@ -387,17 +387,19 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     odd = next((ch for ch in value if not ch.isascii()), None)
     if odd is not None and rest[1] not in " \t":
         # A look-alike (a fullwidth digit, a Cyrillic letter): say which character it is.
-        message = f"unexpected {character(odd)} in the value of option '{token}='"
+        message = f"unexpected {character(odd)} in the value of option {hints.quoted(token + '=')}"
         context = hints.Context(text, line, value_column, "character", odd, frozenset())
         at = value_column + value.index(odd)
         return ScenarioSyntaxError(file, line, at, message, hints.late(context))
     if not value or rest[1] in " \t":
-        message = f"option '{token}=' needs a value: a number, a word, (expression) or BAR:OFFSET"
-    else:
-        shown = value if len(value) <= 40 else value[:40] + "…"
         message = (
-            f"option '{token}=' has a bad value {shown!r}: a number, a word, (expression)"
+            f"option {hints.quoted(token + '=')} needs a value: a number, a word, (expression)"
             " or BAR:OFFSET"
+        )
+    else:
+        message = (
+            f"option {hints.quoted(token + '=')} has a bad value {hints.quoted(value)}: a"
+            " number, a word, (expression) or BAR:OFFSET"
         )
     return ScenarioSyntaxError(file, line, value_column, message, _OPTION_HINT)
 

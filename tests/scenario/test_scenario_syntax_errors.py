@@ -264,6 +264,33 @@ def test_a_look_alike_character_is_named_by_its_code_point(
     assert error.hint is not None and error.hint.startswith(hint)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "frob" + "x" * 100_000 + "\n",
+            "unexpected 'frobxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (100,004 characters); expected"
+            " a statement such as 'map', 'unmap', 'cfg' or 'assert'",
+        ),
+        (
+            "assert 0x" + "f" * 4301 + "K\n",
+            "unexpected 'K': '0xffffffffffffffffffffffffffffffffffffff…' (4,304 characters) is not"
+            " a number",
+        ),
+        (
+            "map c0 iova=" + "\x01" * 50 + "\n",
+            "option 'iova=' has a bad value '" + "\\x01" * 40 + "…' (50 characters): a number,"
+            " a word, (expression) or BAR:OFFSET",
+        ),
+    ],
+    ids=["word", "hex-with-suffix", "control-characters"],
+)
+def test_a_long_word_is_quoted_by_its_start_and_length(text: str, message: str) -> None:
+    # Found by the fuzz campaign: a message quoted the whole word, 100,000 characters of it,
+    # into the one-line summary (--tb=line, -r, junit).
+    assert error_of(text).message == message
+
+
 def test_bom_at_the_start_is_accepted() -> None:
     assert [s.line for s in parse("\ufeffcontainer c0\n", "b.vfio")] == [1]
 
