@@ -1,4 +1,4 @@
-"""Benchmark of scaling: issue 10's targets for long and hostile input, one case per function.
+"""Benchmark of scaling: long and hostile input against its targets, one case per function.
 
 Run: `.venv/bin/python bench/scaling.py [--only CASE] [--scale F]`
 
@@ -6,7 +6,7 @@ Each case runs at two sizes, a tenth (or a hundredth) of its target size and the
 each in a child process of its own so that its peak memory (the child's maximum resident set
 size) is its alone; the child imports the harness and builds its parsers before it starts the
 clock. It prints the time at both sizes, the ratio of the times per unit (1.00x
-is linear time), the peak memory, and the issue's targets with the figures measured against
+is linear time), the peak memory, and the targets with the figures measured against
 them. `--scale F` multiplies every size (0.01 for a quick look; the targets are for 1). It
 prints figures and never asserts them.
 

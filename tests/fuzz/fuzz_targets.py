@@ -11,7 +11,8 @@ Targets:
 - `scenario`: a corpus scenario with a file mutated, written to a temporary folder and taken
   through what pytest does with it: collection's tags (`read_links`, keywords, markers), the
   run on the model (`run_scenario`: read, parse, check, run, match) and the report of its
-  outcome (the failure report and its one line, or the known-bug report).
+  outcome (the failure report and its one line, or the known-bug report); and through
+  `python -m harness run` (its lines, report, summary and exit status).
 - `program`: a generated well-formed program, taken through the same pipeline; its outputs
   must come from the run alone (no syntax error, no backend crash).
 - `annotations`: a file holding annotations (scenario or Silver corpus), mutated, read by the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -53,10 +55,11 @@ from annotations.annotation import Annotation, IssueRef, Kind, Output, OutputId
 from annotations.bless import remedy
 from annotations.outcome import Finding, FindingKind
 from harness.backend import BackendSession, CoreDefaults
+from harness.cli import EXIT_FAILED, EXIT_OK, run_all
 from harness.discovery import Scenario
 from harness.options import OptionError, RunOptions, parse_defines
 from harness.pytest_plugin import outcomes
-from harness.render import crash_line, known_bug_report, stale_advice
+from harness.render import console, crash_line, known_bug_report, stale_advice
 from harness.runner import RunResult, Status, run_scenario
 from harness.sessions import MODEL, open_backend
 from harness.sources import PREFIX, decode, known_ids, read_links
@@ -142,6 +145,7 @@ class Seen:
     syntax: tuple[tuple[str, int, int, str, str | None], ...]
     status: Status
     report: str
+    cli: str  # what `python -m harness run` prints for it
 
 
 def pipeline(scenario: Scenario) -> Seen:
@@ -163,7 +167,16 @@ def pipeline(scenario: Scenario) -> Seen:
         report = known_bug_report(result, PROJECTS)
     syntax = tuple((e.file, e.line, e.column, e.message, e.hint) for e in result.syntax_errors)
     plain = replace(result, syntax_errors=())
-    return Seen(keywords, known_bug, ignored, plain, syntax, status, report)
+    printed = command_line(scenario, status)
+    return Seen(keywords, known_bug, ignored, plain, syntax, status, report, printed)
+
+
+def command_line(scenario: Scenario, status: Status) -> str:
+    """What `python -m harness run` prints for the scenario; its exit status follows its end."""
+    buffer = io.StringIO()
+    code = run_all([scenario], model_session(), RunOptions(), console(buffer, color=False))
+    assert code == (EXIT_FAILED if status is Status.FAILED else EXIT_OK), (code, status)
+    return buffer.getvalue()
 
 
 def write_scenario(folder: Path, case: MutatedScenario) -> Scenario:
