@@ -29,7 +29,9 @@ def test_define_fails_bad_value_as_usage_error_showing_its_repr(
 ) -> None:
     result = pytester.runpytest("--define", "vfio:pgsize=3000")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: -D vfio:pgsize='3000': pgsize 0xbb8 is not a power of two"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: -D vfio:pgsize='3000': pgsize 0xbb8 is not a power of two"]
+    )
 
 
 def test_define_fails_bad_regex_as_usage_error(pytester: pytest.Pytester) -> None:
