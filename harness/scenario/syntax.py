@@ -217,7 +217,9 @@ def _parse_checked(text: str) -> Statements:
             last = token
         return parser.feed_eof(last)  # type: ignore[no-any-return, no-untyped-call]
     except UnexpectedInput as error:
-        if error.interactive_parser is None:  # as lark's own parse() sets it
+        # As lark's own parse() sets it; a lexer error (UnexpectedCharacters) raised while
+        # iterating has no such attribute at all.
+        if getattr(error, "interactive_parser", None) is None:
             error.interactive_parser = parser
         raise
 
