@@ -144,6 +144,13 @@ def early(c: Context) -> str | None:
         return glued
     first_column = len(c.source) - len(c.source.lstrip()) + 1
     if c.value in STATEMENTS and c.column > first_column:
+        if "\r" in c.before:
+            # A CR alone is blank space here (as in Silver, lines end at LF): the editor that
+            # shows two lines wrote old Mac line ends.
+            return (
+                "this line holds a CR without LF (an old Mac line end), which is no line break:"
+                " save the file with LF or CRLF line ends"
+            )
         return f"one statement per line: start a new line before {quoted(c.value)}"
     return None
 

@@ -291,6 +291,17 @@ def test_a_long_word_is_quoted_by_its_start_and_length(text: str, message: str) 
     assert error_of(text).message == message
 
 
+def test_a_cr_without_lf_between_two_statements_is_named_in_the_hint() -> None:
+    # Found by the fuzz campaign: a CR alone is blank space, so an editor's two lines are one
+    # here; "one statement per line" would puzzle whoever sees two lines.
+    error = error_of("container c0\r\nmap c0 iova=0 vaddr=0 size=4K\rassert 1\n")
+    assert (error.line, error.column) == (2, 31)
+    assert error.hint == (
+        "this line holds a CR without LF (an old Mac line end), which is no line break: save"
+        " the file with LF or CRLF line ends"
+    )
+
+
 def test_bom_at_the_start_is_accepted() -> None:
     assert [s.line for s in parse("\ufeffcontainer c0\n", "b.vfio")] == [1]
 
