@@ -25,13 +25,13 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from annotations.annotation import IssueRef, Output
+from harness.discovery import group
 from harness.options import KEYS
 from harness.vfio.catalog import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "scenarios"
 SILVER = ROOT / "tests" / "data" / "silver" / "resources"
-_GROUP = re.compile(r"(?P<name>.+)_file(?P<number>[0-9]+)\.vfio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +44,16 @@ class CorpusScenario:
 
 @functools.cache
 def corpus_scenarios() -> tuple[CorpusScenario, ...]:
-    """The scenario corpus, one entry per scenario (a `_fileN` group is one), sorted."""
-    groups: dict[tuple[str, str], list[tuple[int, str, bytes]]] = {}
-    for path in sorted(CORPUS.rglob("*.vfio")):
-        relpath = path.relative_to(CORPUS).as_posix()
-        member = _GROUP.fullmatch(path.name)
-        name = path.stem if member is None else member["name"]
-        number = 0 if member is None else int(member["number"])
-        key = (path.parent.relative_to(CORPUS).as_posix(), name if member else path.name)
-        groups.setdefault(key, []).append((number, relpath, path.read_bytes()))
+    """The scenario corpus, one entry per scenario (a `_fileN` group is one), as collected."""
     return tuple(
         CorpusScenario(
-            _GROUP.sub(r"\g<name>", files[0][1].rpartition("/")[2]).removesuffix(".vfio"),
-            tuple((relpath, data) for _, relpath, data in sorted(files)),
+            scenario.name,
+            tuple(
+                (relpath, path.read_bytes())
+                for relpath, path in zip(scenario.file_relpaths, scenario.files, strict=True)
+            ),
         )
-        for _, files in sorted(groups.items())
+        for scenario in group(CORPUS.rglob("*.vfio"), CORPUS)
     )
 
 

@@ -149,7 +149,8 @@ class Seen:
 
 
 def pipeline(scenario: Scenario) -> Seen:
-    """Collect (tags), run on the model, and report a scenario as the pytest plugin does."""
+    """Collect (tags), run on the model, and report a scenario as the pytest plugin does; then
+    run it as `python -m harness run` does."""
     tags = Tags(read_links(scenario))
     keywords = tuple(sorted(tags.keywords()))
     known_bug, ignored = tags.known_bug(PROJECTS), tags.ignored(PROJECTS)
