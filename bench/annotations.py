@@ -12,12 +12,9 @@ at most 3x the floor; the script prints the figures and never asserts them. The 
 of the lark parser (once per process) is printed apart, analysed afresh and loaded from the
 user's cache (`annotations.lark_cache`).
 
-Then the hostile cases, each read at two sizes ten times apart (linear time means the same time
-per unit at both): 10 MB of `/`, 100,000 annotations stacked on one target (the same one, and
-distinct ones), a 10 MB annotation body that never completes an issue link, and matching 1,000
-outputs on a line under 100,000 annotations. The target is at most 5 s for each largest case.
+The hostile cases (10 MB of `/`, 100,000 stacked annotations, ...) are in bench/scaling.py.
 
-Usage: `.venv/bin/python bench/annotations.py [--rounds N] [--corpus PATH] [--no-scaling]`
+Usage: `.venv/bin/python bench/annotations.py [--rounds N] [--corpus PATH]`
 """
 
 from __future__ import annotations
@@ -35,13 +32,12 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from lark import Lark  # noqa: E402
 
-from annotations import Output, match, read_files, read_text  # noqa: E402
+from annotations import read_files  # noqa: E402
 from annotations.forms import _memoised  # noqa: E402
 from annotations.grammar import GRAMMAR_PATH, FormBuilder, parser  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "silver" / "resources"
 TARGET_RATIO = 3.0
-SCALING_TARGET = 5.0  # seconds, for the largest size of each hostile case
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -80,61 +76,6 @@ def timed(run: Callable[[list[Path]], int], paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def slashes(size: int) -> float:
-    """Read `size` bytes of `/` (one line)."""
-    return _read_timed("/" * size)
-
-
-def stacked_same(count: int) -> float:
-    """Read `count` identical annotations stacked on one target."""
-    return _read_timed("//:: ExpectedOutput(dma.map.failed:overlap)\n" * count + "map x\n")
-
-
-def stacked_distinct(count: int) -> float:
-    """Read `count` distinct annotations stacked on one target."""
-    return _read_timed("".join(f"//:: ExpectedOutput(a:r{i})\n" for i in range(count)) + "x\n")
-
-
-def open_link(size: int) -> float:
-    """Read one annotation of `size` bytes whose issue link never completes."""
-    return _read_timed("//:: UnexpectedOutput(" + ", /" * (size // 3) + ")\nx\n")
-
-
-def match_stacked(count: int) -> float:
-    """Match 1,000 outputs on a line under `count` stacked annotations."""
-    read = read_text("//:: ExpectedOutput(a)\n" * count + "x\n")
-    outputs = [Output("<text>", count + 1, "a")] * 1000
-    start = time.perf_counter()
-    match(outputs, read, ("model",))
-    return time.perf_counter() - start
-
-
-def _read_timed(text: str) -> float:
-    start = time.perf_counter()
-    read_text(text)
-    return time.perf_counter() - start
-
-
-def scaling() -> None:
-    """Print each hostile case at two sizes, and the time per unit of each."""
-    cases: list[tuple[Callable[[int], float], int, str]] = [
-        (slashes, 10_000_000, "bytes"),
-        (stacked_same, 100_000, "annotations"),
-        (stacked_distinct, 100_000, "annotations"),
-        (open_link, 10_000_000, "bytes"),
-        (match_stacked, 100_000, "annotations"),
-    ]
-    for case, size, unit in cases:
-        small, large = case(size // 10), case(size)
-        per_small, per_large = small / (size // 10), large / size
-        verdict = "within" if large <= SCALING_TARGET else "OVER"
-        print(
-            f"{case.__name__:17s} {size // 10:>10,} {unit}: {small:6.3f} s   {size:>10,}: "
-            f"{large:6.3f} s   per-unit ratio {per_large / per_small:4.2f}x   "
-            f"<= {SCALING_TARGET:.0f} s: {verdict}"
-        )
-
-
 def build_times() -> tuple[float, float]:
     """Seconds to analyse the annotation grammar afresh, and to load it from the cache."""
     start = time.perf_counter()
@@ -151,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--rounds", type=int, default=7)
     options.add_argument("--corpus", type=Path, default=CORPUS)
-    options.add_argument("--no-scaling", action="store_true", help="skip the hostile cases")
     args = options.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"error: corpus folder {args.corpus} not found", file=sys.stderr)
@@ -189,8 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     worst = min(times["engine, cold parse memo"]) / base
     verdict = "within" if worst <= TARGET_RATIO else "OVER"
     print(f"target: engine (cold) <= {TARGET_RATIO:.0f}x floor: {worst:.2f}x, {verdict} target")
-    if not args.no_scaling:
-        scaling()
     return 0
 
 

@@ -143,7 +143,8 @@ def run_scenario(
     if execution.abort is not None:
         # The scenario did not finish: its outputs are kept for the report, not matched.
         return replace(done, abort=execution.abort)
-    read = replace(read, diagnostics=read.diagnostics + tuple(map(empty_file, execution.empty)))
+    empty = tuple(empty_file(file, texts[file]) for file in execution.empty)
+    read = replace(read, diagnostics=read.diagnostics + empty)
     outcome = match(execution.outputs, read, projects, strict=strict, runs=execution.runs)
     return replace(done, read=read, outcome=_label_not_run(outcome, execution))
 

@@ -165,15 +165,20 @@ def _read(scenario: Scenario) -> tuple[dict[str, str], tuple[Finding, ...], dict
     return texts, tuple(unreadable), not_utf8
 
 
-def empty_file(file: str) -> Diagnostic:
+def empty_file(file: str, text: str = "") -> Diagnostic:
     """The finding of a scenario file that holds no statement: it tests nothing and would
     pass. Like the other checks beyond Silver it fails the scenario, or under `strict=false`
-    is a warning."""
+    is a warning. A text whose lines end in CR alone is one line (lines end at LF): when it
+    starts with a comment, that comment is the whole file, which the hint says."""
+    hint = "write the statements to test, or delete the file"
+    if "\r" in text.replace("\r\n", ""):
+        hint = "its lines end in CR alone (old Mac line ends), which end no line: save it with LF"
+        hint += " or CRLF line ends"
     return Diagnostic(
         EMPTY_SCENARIO,
         file,
         1,
         1,
         f"{file} holds no statement: the scenario tests nothing and would always pass",
-        "write the statements to test, or delete the file",
+        hint,
     )

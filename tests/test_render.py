@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.syntax import Syntax
+
 from annotations.annotation import Annotation, IssueRef, Kind, Output, OutputId, ReadResult
 from annotations.outcome import Finding, FindingKind, Outcome, Verdict
 from harness.discovery import Scenario
-from harness.render import failure_report
+from harness.render import CodeFrame, Source, console, failure_report
 from harness.runner import RunResult
 from harness.tags import issue_link
 
@@ -187,3 +189,14 @@ def test_a_frame_deep_in_a_long_file_shows_its_lines_with_their_numbers() -> Non
         "   99999 assert 99999 == 99999\n"
         "❱ 100000 assert 100000 == 100000\n"
     )
+
+
+def test_a_frame_hands_rich_only_the_lines_it_shows() -> None:
+    # Issue 10: each frame once handed rich's Syntax the whole file, which lexed it up to the
+    # frame's line; a frame near line 100,000 took seconds and a report's time grew with the
+    # square of the file's length.
+    source = Source.of("".join(f"assert {n}\n" for n in range(1, 100_001)))
+    out = console(width=80)
+    [syntax] = CodeFrame(source, 50_000).__rich_console__(out, out.options)
+    assert isinstance(syntax, Syntax)
+    assert syntax.code.splitlines() == ["assert 49999", "assert 50000", "assert 50001"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -120,6 +121,19 @@ class Context:
         return self.source.split("//", 1)[0].split()
 
 
+QUOTED = 40  # characters of the input a message quotes; a longer text is cut and counted
+
+
+def quoted(text: str) -> str:
+    """`'text'` for a message; a long text by its first characters and its length, so that a
+    message stays one readable line whatever the input (a word of 100,000 characters)."""
+    # Control and other unprintable characters are escaped, as repr() escapes them.
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:QUOTED])
+    if len(text) <= QUOTED:
+        return f"'{shown}'"
+    return f"'{shown}…' ({len(text):,} characters)"
+
+
 def early(c: Context) -> str | None:
     """A hint that explains the found token better than a generic option error would."""
     if c.kind != "token":
@@ -131,7 +145,14 @@ def early(c: Context) -> str | None:
         return glued
     first_column = len(c.source) - len(c.source.lstrip()) + 1
     if c.value in STATEMENTS and c.column > first_column:
-        return f"one statement per line: start a new line before '{c.value}'"
+        if "\r" in c.before:
+            # A CR alone is blank space here (as in Silver, lines end at LF): the editor that
+            # shows two lines wrote old Mac line ends.
+            return (
+                "this line holds a CR without LF (an old Mac line end), which is no line break:"
+                " save the file with LF or CRLF line ends"
+            )
+        return f"one statement per line: start a new line before {quoted(c.value)}"
     return None
 
 
@@ -163,7 +184,10 @@ def late(c: Context) -> str | None:
             )
     operators = {"PLUS", "STAR", "COMP_OP"} & c.expected
     if c.kind == "token" and "_NL" in c.expected and c.value[:1].isalnum() and operators:
-        return f"two operands in a row: an operator (+, ==, and, …) is missing before '{c.value}'"
+        return (
+            "two operands in a row: an operator (+, ==, and, …) is missing before"
+            f" {quoted(c.value)}"
+        )
     if "LBRACE" in c.expected:
         if c.words[:1] == ["for"]:
             return (
@@ -200,8 +224,8 @@ def _glued_to_number(c: Context) -> str | None:
     if digits[-1].isdigit() and word.lower() in ("kb", "kib", "mb", "mib", "gb", "gib", "tb"):
         return f"write {digits}{suffix}: size suffixes are K M G T, 1024-based, without 'B'"
     return (
-        f"'{digits}{word}' is not a number: numbers are decimal (4096, with a suffix 4K 2M 1G"
-        " 1T), hex (0x1000) or binary (0b101)"
+        f"{quoted(digits + word)} is not a number: numbers are decimal (4096, with a suffix 4K 2M"
+        " 1G 1T), hex (0x1000) or binary (0b101)"
     )
 
 
@@ -236,7 +260,15 @@ def _characters(c: Context) -> str | None:
     if ord(value) < 0x20 or 0x7F <= ord(value) < 0xA0:
         return f"remove the control character {value!r} (an editor or a paste inserted it)"
     if ord(value) > 0x7F:
-        return "outside comments a scenario is ASCII: keywords, names, numbers and operators"
+        ascii_only = "outside comments a scenario is ASCII: keywords, names, numbers and operators"
+        # A look-alike with an ASCII compatibility form (fullwidth digits, the Kelvin sign, a
+        # no-break space) says which character to write instead.
+        plain = unicodedata.normalize("NFKC", value)
+        if plain == " ":
+            return f"write a plain space; {ascii_only}"
+        if len(plain) == 1 and plain.isascii() and plain.isprintable():
+            return f"write {plain!r} in its place; {ascii_only}"
+        return ascii_only
     if "OPTION" not in c.expected and "BDF" not in c.expected:
         return f"{value!r} is no operator: expressions use + - * / % & | ^ << >> ~ and comparisons"
     return None

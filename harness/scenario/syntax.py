@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,7 +217,9 @@ def _parse_checked(text: str) -> Statements:
             last = token
         return parser.feed_eof(last)  # type: ignore[no-any-return, no-untyped-call]
     except UnexpectedInput as error:
-        if error.interactive_parser is None:  # as lark's own parse() sets it
+        # As lark's own parse() sets it; a lexer error (UnexpectedCharacters) raised while
+        # iterating has no such attribute at all.
+        if getattr(error, "interactive_parser", None) is None:
             error.interactive_parser = parser
         raise
 
@@ -242,10 +245,10 @@ def _located(error: UnexpectedInput, text: str, file: str) -> ScenarioSyntaxErro
         if token.type == "BDF" and "BDF" not in expected:
             # Only the catch-all BDF matched here: no token of the language starts so.
             value = value[0]
-            kind, found, token = "character", f"character {value!r}", None
+            kind, found, token = "character", character(value), None
     elif isinstance(error, UnexpectedCharacters):
         value = text[error.pos_in_stream or 0]
-        kind, found = "character", f"character {value!r}"
+        kind, found = "character", character(value)
         expected = set(error.allowed or ())
         if error.interactive_parser is not None:
             accepts = error.interactive_parser.accepts()  # type: ignore[no-untyped-call]
@@ -294,6 +297,7 @@ def _position(error: UnexpectedInput) -> int | None:
 
 
 _WORD_AT = re.compile(r"\w+")
+_DIGITS = frozenset("0123456789")
 _NUMBER_START = re.compile(r"0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9][0-9_]*[KMGT]?")
 
 
@@ -303,16 +307,18 @@ def _malformed_number(
     """A word that starts like a number but is none (`4k`, `0x10K`, `4KB`, `1and`): an error at
     the first character that makes it no number, with the hint for that slip."""
     word = _WORD_AT.match(text, position)
-    if word is None or not word.group()[0].isdigit() or INT.fullmatch(word.group()):
+    # ASCII digits only: str.isdigit() is also true of fullwidth and other digits, which
+    # start no number of the language.
+    if word is None or word.group()[0] not in _DIGITS or INT.fullmatch(word.group()):
         return None
     number = _NUMBER_START.match(word.group())
     assert number is not None  # a word starting with a digit starts with a number
     cut = number.end() if number.end() < len(word.group()) else len(word.group()) - 1
     rest = word.group()[cut:]
     context = hints.Context(text, line, column + cut, "token", rest, frozenset())
-    message = f"unexpected '{rest}': '{word.group()}' is not a number"
+    message = f"unexpected {hints.quoted(rest)}: {hints.quoted(word.group())} is not a number"
     hint = hints.early(context)
-    if hint is None or hint.startswith(f"'{word.group()}' is not a number"):
+    if hint is None or hint.startswith(f"{hints.quoted(word.group())} is not a number"):
         hint = _NUMBER_HINT
     return ScenarioSyntaxError(file, line, column + cut, message, hint)
 
@@ -322,10 +328,19 @@ _NUMBER_HINT = (
 )
 
 
+def character(value: str) -> str:
+    """A character for a message; one outside ASCII also by its code point and name, since a
+    look-alike (a Cyrillic а, a fullwidth ０, the Kelvin sign K) reads as the letter it mimics."""
+    if value.isascii():
+        return f"character {value!r}"
+    name = unicodedata.name(value, "")
+    return f"character {value!r} (U+{ord(value):04X}{' ' + name if name else ''})"
+
+
 def _found(token: Token) -> str:
     if token.type in ("_NL", "$END"):
         return _WORDS[token.type]
-    return f"'{token.value}'"
+    return hints.quoted(str(token.value))
 
 
 def _expected_words(expected: set[str]) -> str:
@@ -361,23 +376,32 @@ def _option_error(token: Token, text: str, file: str) -> ScenarioSyntaxError | N
     end = token.start_pos + len(token)
     rest = text[end : text.find("\n", end)]
     if rest.lstrip(" \t").startswith("=") and not rest.startswith("="):
-        message = f"option '{token}' has a space before '='"
+        message = f"option {hints.quoted(token)} has a space before '='"
         return ScenarioSyntaxError(file, line, column + len(token), message, _OPTION_HINT)
     if not rest.startswith("="):
-        message = f"unexpected '{token}'; expected an option key=value or end of line"
+        message = f"unexpected {hints.quoted(token)}; expected an option key=value or end of line"
         return ScenarioSyntaxError(file, line, column, message, _OPTION_HINT)
     value_column = column + len(token) + 1
     malformed = _malformed_number(text, end + 1, file, line, value_column)
     if malformed is not None:
         return malformed
     value = rest[1:].split(maxsplit=1)[0] if rest[1:].strip() else ""
+    odd = next((ch for ch in value if not ch.isascii()), None)
+    if odd is not None and rest[1] not in " \t":
+        # A look-alike (a fullwidth digit, a Cyrillic letter): say which character it is.
+        message = f"unexpected {character(odd)} in the value of option {hints.quoted(token + '=')}"
+        context = hints.Context(text, line, value_column, "character", odd, frozenset())
+        at = value_column + value.index(odd)
+        return ScenarioSyntaxError(file, line, at, message, hints.late(context))
     if not value or rest[1] in " \t":
-        message = f"option '{token}=' needs a value: a number, a word, (expression) or BAR:OFFSET"
-    else:
-        shown = value if len(value) <= 40 else value[:40] + "…"
         message = (
-            f"option '{token}=' has a bad value {shown!r}: a number, a word, (expression)"
+            f"option {hints.quoted(token + '=')} needs a value: a number, a word, (expression)"
             " or BAR:OFFSET"
+        )
+    else:
+        message = (
+            f"option {hints.quoted(token + '=')} has a bad value {hints.quoted(value)}: a"
+            " number, a word, (expression) or BAR:OFFSET"
         )
     return ScenarioSyntaxError(file, line, value_column, message, _OPTION_HINT)
 

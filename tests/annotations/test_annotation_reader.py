@@ -444,7 +444,7 @@ def test_read_text_reports_a_missing_output_an_earlier_one_of_its_project_covers
     )
 
 
-# Inputs that took quadratic time once (the timings are in bench/annotations.py; these check
+# Inputs that took quadratic time once (the timings are in bench/scaling.py; these check
 # the results at a size where quadratic time would take minutes).
 
 

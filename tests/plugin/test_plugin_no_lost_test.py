@@ -62,6 +62,37 @@ def test_a_file_whose_annotations_cannot_be_read_fails_alone(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_an_issue_number_of_4301_digits_fails_its_test_and_the_run(
+    pytester: pytest.Pytester, write_scenarios: Write, workers: tuple[str, ...]
+) -> None:
+    # Issue 10: reading such a link raised while pytest read markers; a serial run ended in
+    # INTERNALERROR, and under -n 2 the worker died and the run said "passed", exit status 0,
+    # the test missing.
+    link = "/vfio/issue/" + "1" * 4301 + "/"
+    known_bug = f"container c0\n//:: UnexpectedOutput(a, {link})\nassert 1\n"
+    write_scenarios(
+        {
+            "scenarios/a.vfio": PASSING,
+            "scenarios/huge.vfio": HUGE_ISSUE,
+            "scenarios/known.vfio": known_bug,
+            "scenarios/z.vfio": PASSING,
+        }
+    )
+    result = pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider", *workers)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert outcomes(result.stdout.str()) == {
+        "scenarios/a.vfio::a": "PASSED",
+        "scenarios/huge.vfio::huge": "FAILED",
+        "scenarios/known.vfio::known": "FAILED",
+        "scenarios/z.vfio::z": "PASSED",
+    }
+    result.stdout.fnmatch_lines(
+        ["FAILED scenarios/huge.vfio::huge - ParseError — cannot parse annotation*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
 def test_the_backend_session_is_closed_when_the_run_ends(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:

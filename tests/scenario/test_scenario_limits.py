@@ -86,6 +86,15 @@ def test_parentheses_beyond_the_limit_are_a_syntax_error_at_the_first_too_many(
     )
 
 
+def test_a_character_no_token_starts_is_located_in_a_file_near_a_limit_too() -> None:
+    # Found by the fuzz campaign: a file that may reach a limit is parsed token by token, and
+    # there a lexer error (a no-break space) escaped as an AttributeError.
+    deep = f"assert {'(' * (MAX_NESTING + 1)}1{')' * (MAX_NESTING + 1)}\n"
+    near, far = error_of("\u00a0\n" + deep), error_of("\u00a0\nassert (1)\n")
+    assert (near.line, near.column, near.message) == (far.line, far.column, far.message)
+    assert near.message.startswith("unexpected character '\\xa0' (U+00A0 NO-BREAK SPACE)")
+
+
 def test_calls_count_as_parentheses() -> None:
     text = f"container c0\nassert {'c0.mapped_at(' * (MAX_NESTING + 1)}0{')' * (MAX_NESTING + 1)}\n"
     assert "parentheses open" in syntax_error_of(text).message

@@ -183,3 +183,18 @@ def test_defaults_reach_the_backend(tmp_path: Path) -> None:
     defaults = CoreDefaults(pgsize=64 << 10)
     result = run_scenario(scenario(tmp_path, {"a.vfio": text}), defaults=defaults)
     assert result.outcome.verdict is Verdict.PASSED
+
+
+def test_a_file_of_cr_line_ends_that_starts_with_a_comment_is_empty_and_says_why(
+    tmp_path: Path,
+) -> None:
+    # Found by the fuzz campaign: lines end at LF (as in Silver), so a file of CR line ends is
+    # one line, all comment when it starts with one; the finding must say so.
+    text = "// a comment\rcontainer c0\rassert c0.mappings == 0\r"
+    result = run_scenario(scenario(tmp_path, {"a.vfio": text}))
+    [finding] = result.outcome.findings
+    assert finding.diagnostic is not None and finding.diagnostic.kind == "EmptyScenario"
+    assert finding.diagnostic.hint == (
+        "its lines end in CR alone (old Mac line ends), which end no line: save it with LF"
+        " or CRLF line ends"
+    )

@@ -230,6 +230,93 @@ def test_control_character_is_escaped_and_named() -> None:
     assert error.hint == "remove the control character '\\x00' (an editor or a paste inserted it)"
 
 
+@pytest.mark.parametrize(
+    ("text", "column", "message", "hint"),
+    [
+        (  # found by the fuzz campaign: str.isdigit() took the fullwidth zero for a digit
+            "map c0 iova=\uff10x3000 vaddr=0 size=4K\n",
+            13,
+            "unexpected character '\uff10' (U+FF10 FULLWIDTH DIGIT ZERO) in the value of"
+            " option 'iova='",
+            "write '0' in its place",
+        ),
+        (
+            "map c0 iova=0 vaddr=0 size=4\u212a\n",
+            29,
+            "unexpected character '\u212a' (U+212A KELVIN SIGN); expected an option key=value"
+            " or end of line",
+            "write 'K' in its place",
+        ),
+        (
+            "map c0 iova=0\u00a0vaddr=0 size=4K\n",
+            14,
+            "unexpected character '\\xa0' (U+00A0 NO-BREAK SPACE); expected an option"
+            " key=value or end of line",
+            "write a plain space",
+        ),
+        (
+            "\u0430ssert 1\n",
+            1,
+            "unexpected character '\u0430' (U+0430 CYRILLIC SMALL LETTER A); expected a"
+            " statement such as 'map', 'unmap', 'cfg' or 'assert'",
+            "outside comments a scenario is ASCII",
+        ),
+        (
+            "assert 1 == \u0661\n",
+            13,
+            "unexpected character '\u0661' (U+0661 ARABIC-INDIC DIGIT ONE); expected an"
+            " expression",
+            "outside comments a scenario is ASCII",
+        ),
+    ],
+    ids=["fullwidth-digit-in-option", "kelvin-sign", "no-break-space", "cyrillic", "arabic"],
+)
+def test_a_look_alike_character_is_named_by_its_code_point(
+    text: str, column: int, message: str, hint: str
+) -> None:
+    error = error_of(text)
+    assert (error.line, error.column, error.message) == (1, column, message)
+    assert error.hint is not None and error.hint.startswith(hint)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "frob" + "x" * 100_000 + "\n",
+            "unexpected 'frobxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (100,004 characters); expected"
+            " a statement such as 'map', 'unmap', 'cfg' or 'assert'",
+        ),
+        (
+            "assert 0x" + "f" * 4301 + "K\n",
+            "unexpected 'K': '0xffffffffffffffffffffffffffffffffffffff…' (4,304 characters) is not"
+            " a number",
+        ),
+        (
+            "map c0 iova=" + "\x01" * 50 + "\n",
+            "option 'iova=' has a bad value '" + "\\x01" * 40 + "…' (50 characters): a number,"
+            " a word, (expression) or BAR:OFFSET",
+        ),
+    ],
+    ids=["word", "hex-with-suffix", "control-characters"],
+)
+def test_a_long_word_is_quoted_by_its_start_and_length(text: str, message: str) -> None:
+    # Found by the fuzz campaign: a message quoted the whole word, 100,000 characters of it,
+    # into the one-line summary (--tb=line, -r, junit).
+    assert error_of(text).message == message
+
+
+def test_a_cr_without_lf_between_two_statements_is_named_in_the_hint() -> None:
+    # Found by the fuzz campaign: a CR alone is blank space, so an editor's two lines are one
+    # here; "one statement per line" would puzzle whoever sees two lines.
+    error = error_of("container c0\r\nmap c0 iova=0 vaddr=0 size=4K\rassert 1\n")
+    assert (error.line, error.column) == (2, 31)
+    assert error.hint == (
+        "this line holds a CR without LF (an old Mac line end), which is no line break: save"
+        " the file with LF or CRLF line ends"
+    )
+
+
 def test_bom_at_the_start_is_accepted() -> None:
     assert [s.line for s in parse("\ufeffcontainer c0\n", "b.vfio")] == [1]
 
