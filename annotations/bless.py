@@ -26,7 +26,9 @@ needs it in every pass), an ExpectedOutput that saw its output in some passes on
 
 from __future__ import annotations
 
+import bisect
 import enum
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -74,7 +76,9 @@ class LeftAlone:
 class FilePlan:
     """What bless does to one file: its changes, what it leaves alone, the new bytes.
 
-    `refused` says why the file is not rewritten at all (then `new == old`).
+    `refused` says why the file is not rewritten at all (then `new == old`). `inserted`
+    (line, count: lines put directly above that line) and `deleted` (lines removed) are the
+    edits by line numbers of the file as read, sorted, for `line_map`.
     """
 
     file: str
@@ -83,6 +87,8 @@ class FilePlan:
     changes: tuple[Change, ...] = ()
     left_alone: tuple[LeftAlone, ...] = ()
     refused: str | None = None
+    inserted: tuple[tuple[int, int], ...] = ()
+    deleted: tuple[int, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -96,6 +102,22 @@ class FilePlan:
         old, new = decode(self.old), decode(self.new)
         assert old is not None and new is not None
         return unified_diff(name or self.file, old[0], new[0])
+
+    def line_map(self) -> Callable[[int], int | None]:
+        """Where each line of the file as read stands in the new text (None: removed), so that
+        outputs can follow their lines."""
+        starts = [line for line, _ in self.inserted]
+        above = list(itertools.accumulate(count for _, count in self.inserted))
+        deleted = self.deleted
+
+        def new_line(line: int) -> int | None:
+            gone = bisect.bisect_left(deleted, line)
+            if gone < len(deleted) and deleted[gone] == line:
+                return None
+            count = bisect.bisect_right(starts, line)
+            return line + (above[count - 1] if count else 0) - gone
+
+        return new_line
 
 
 def never(_: str) -> bool:
@@ -240,7 +262,13 @@ class _FilePlanner:
             return FilePlan(self.file, self.data, self.data, (), tuple(self.left))
         lines.apply(self.edits)
         changes = tuple(sorted(self.changes, key=lambda change: change.line))
-        return FilePlan(self.file, self.data, encode(lines.text(), bom), changes, tuple(self.left))
+        inserted = sorted((e.line, len(e.contents)) for e in self.edits if isinstance(e, Insert))
+        deleted = sorted(e.line for e in self.edits if isinstance(e, Delete))
+        new = encode(lines.text(), bom)
+        left = tuple(self.left)
+        return FilePlan(
+            self.file, self.data, new, changes, left, None, tuple(inserted), tuple(deleted)
+        )
 
     def _stale(self, finding: Finding, annotation: Annotation, lines: Lines) -> None:
         """Expected-but-missing, and (with `known_bugs`) stale known bugs."""
