@@ -32,7 +32,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from annotations.annotation import Annotation, Kind, OutputId, ReadResult
+from annotations.annotation import Annotation, IssueRef, Kind, OutputId, ReadResult
 from annotations.forms import Form, parse_form
 from annotations.matcher import id_matches
 from annotations.outcome import Finding, FindingKind, Outcome
@@ -146,8 +146,13 @@ def plan(
     )
 
 
-def remedy(finding: Finding, prefix: str = "//") -> str | None:
-    """What to do about a finding, in words (what bless does with `known_bugs`), or None."""
+def remedy(
+    finding: Finding, prefix: str = "//", *, link: Callable[[IssueRef], str] = str
+) -> str | None:
+    """What to do about a finding, in words (what bless does with `known_bugs`), or None.
+
+    `link` writes an issue link as the reader wants to see it (by default as annotated).
+    """
     annotation = finding.annotation
     if finding.kind is FindingKind.ADDITIONAL_OUTPUT and finding.output is not None:
         if finding.output.line is None:
@@ -158,17 +163,18 @@ def remedy(finding: Finding, prefix: str = "//") -> str | None:
     written = f"`{render(annotation, prefix)}` (line {annotation.line})"
     if finding.kind is FindingKind.EXPECTED_BUT_MISSING:
         return f"remove {written}" if not _partly_seen(finding) else None
+    issue = link(annotation.issue) if annotation.issue is not None else "?"
     if finding.kind is FindingKind.UNEXPECTED_BUT_MISSING:
-        return f"the known bug {annotation.issue} looks fixed: remove {written}"
+        return f"the known bug {issue} looks fixed: remove {written}"
     if finding.kind is FindingKind.MISSING_BUT_PRESENT:
         if finding.fallback is not None:
             beside = render_body(finding.fallback)
             return (
-                f"the known bug {annotation.issue} looks fixed: remove {written}; the {beside} "
+                f"the known bug {issue} looks fixed: remove {written}; the {beside} "
                 "beside it accepts the output"
             )
         return (
-            f"the known bug {annotation.issue} looks fixed: replace {written} with "
+            f"the known bug {issue} looks fixed: replace {written} with "
             f"`{prefix}:: {render_body(_expected_for(annotation))}`"
         )
     return None
