@@ -89,8 +89,9 @@ class ScenarioSummary:
 
     def conformance(self) -> Conformance:
         """The conformance report of the scenarios that ran (for backends but the model)."""
-        report = Conformance(self.config.stash[SESSION].name)
         context = self.config.stash[CONTEXT]
+        # A process backend that never started has no project name: name it by its spec.
+        report = Conformance(self.config.stash[SESSION].name or context.options.backend)
         for node, status in self.status.items():
             if status is Status.NOT_RUN:
                 continue  # it neither passed nor failed on this backend
