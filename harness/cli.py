@@ -260,7 +260,7 @@ def bless_command(args: argparse.Namespace, out: render.Out) -> int:
         stopped = "interrupted"
     finally:
         session.close()
-    for line in (report.summary(), *report.hints(), *([stopped] if stopped else [])):
+    for line in (*report.hints(), report.summary(), *([stopped] if stopped else [])):
         out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
     if stopped == "interrupted":
         return EXIT_INTERRUPTED

@@ -292,8 +292,8 @@ def test_a_file_changed_on_disk_since_it_was_read_is_not_written(
     assert "overlap" not in text
     assert lines == [
         "s/edited.vfio: not written: it changed on disk since it was read (bless it again)",
-        "bless: 0 files changed, 1 file not written, 0 files unchanged",
         "hint: a file changed while bless ran; bless again to update it",
+        "bless: 0 files changed, 1 file not written, 0 files unchanged",
     ]
 
 
@@ -336,8 +336,8 @@ def test_known_bugs_are_left_alone_unless_blessed_as_known_bugs_too(
         "fixed; known bugs are left alone unless blessed as known bugs too",
         f"{name}:5: left alone: [dma.map.failed:overlap] a known bug (/model/issue/4/) looks "
         "fixed; known bugs are left alone unless blessed as known bugs too",
-        "bless: 0 files changed, 2 findings left alone, 2 files unchanged",
         "hint: 2 stale known bugs left alone: --bless-known-bugs updates their annotations too",
+        "bless: 0 files changed, 2 findings left alone, 2 files unchanged",
     ]
     status, lines = bless(capsys, str(root), "--bless-known-bugs")
     assert status == 0
