@@ -17,6 +17,11 @@ What the harness adds to the engine's rules:
   checked; a file an `IgnoreFile` keeps from running is not touched;
 - `after` is the run's outputs matched against the blessed texts (written, or as they would
   be written for a dry run or a check), so a report says what a run would say now.
+
+Writing many files: each file's bytes are flushed to disk before its rename, always; the
+folders' flush (which makes the renames durable) can be left to the caller, once per folder at
+the end of the whole bless (`Folders`), rather than after every file: a crash in between
+leaves some files as they were, whole, never half written.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from annotations.bless import Action, FilePlan, LeftAlone, plan
 from annotations.outcome import FindingKind
-from annotations.rewrite import Written, write_atomically
+from annotations.rewrite import Written, sync_folders, write_atomically
 from harness.backend import BackendSession
 from harness.discovery import Scenario
 from harness.runner import RunResult, Status, rematch, run_scenario
@@ -50,6 +55,18 @@ class Mode(enum.Enum):
     WRITE = "write"
     DRY_RUN = "dry run"  # show the edits as a diff, write nothing
     CHECK = "check"  # write nothing; anything to change fails (for CI)
+
+
+class Folders:
+    """The folders bless renamed files in, to flush once each when the bless ends."""
+
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+
+    def sync(self) -> None:
+        """Flush every folder written in since the last call."""
+        sync_folders(self.pending)
+        self.pending.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +142,18 @@ def bless_scenario(
     *,
     strict: bool = True,
     options: BlessOptions = BlessOptions(),
+    folders: Folders | None = None,
 ) -> ScenarioBless:
-    """Run a scenario on a fresh backend of `session` and bless its files."""
+    """Run a scenario on a fresh backend of `session` and bless its files (with `folders`,
+    the folders written in are flushed by `folders.sync()`, not after each file)."""
     sources = read_sources(scenario)
     result = run_scenario(scenario, session=session, strict=strict, sources=sources)
-    return bless_result(result, sources, options)
+    return bless_result(result, sources, options, folders)
 
 
-def bless_result(result: RunResult, sources: Sources, options: BlessOptions) -> ScenarioBless:
+def bless_result(
+    result: RunResult, sources: Sources, options: BlessOptions, folders: Folders | None = None
+) -> ScenarioBless:
     """Bless the files of a finished run (`sources`: the files as that run read them)."""
     if result.abort is not None:
         stopped = f"the backend stopped the run: {result.abort.message}"
@@ -174,7 +195,7 @@ def bless_result(result: RunResult, sources: Sources, options: BlessOptions) -> 
         elif not planned.changed:
             files.append(FileBless(file, FileState.UNCHANGED, planned))
         else:
-            files.append(_apply(file, planned, options.mode))
+            files.append(_apply(file, planned, options.mode, folders))
             if files[-1].edited:
                 after[file] = planned
     return ScenarioBless(result, _as_blessed(result, after), tuple(files))
@@ -224,12 +245,14 @@ def _stop(result: RunResult) -> str:
     return f"{error.file}:{error.line} has a syntax error"
 
 
-def _apply(file: str, planned: FilePlan, mode: Mode) -> FileBless:
+def _apply(file: str, planned: FilePlan, mode: Mode, folders: Folders | None) -> FileBless:
     """Write a changed file (in WRITE mode), or record what would be written."""
     if mode is not Mode.WRITE:
         return FileBless(file, FileState.WOULD_CHANGE, planned)
-    written = write_atomically(file, planned.old, planned.new)
+    written = write_atomically(file, planned.old, planned.new, sync_folder=folders is None)
     if written.status is Written.WRITTEN:
+        if folders is not None:
+            folders.pending.add(written.folder)
         return FileBless(file, FileState.CHANGED, planned)
     if written.status is Written.CHANGED_ON_DISK:
         reason = "it changed on disk since it was read (bless it again)"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from harness import render
 from harness.backend import AbortKind, BackendSession
-from harness.bless import BlessOptions, Mode, bless_scenario
+from harness.bless import BlessOptions, Folders, Mode, bless_scenario
 from harness.bless_report import BlessReport
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.errors import HintedError
@@ -243,10 +243,13 @@ def bless_command(args: argparse.Namespace, out: render.Out) -> int:
     blessing = BlessOptions(mode, known_bugs=args.bless_known_bugs)
     report = BlessReport(mode, blessing.known_bugs, "--bless-known-bugs")
     session = _open(spec, options)
+    folders = Folders()
     stopped = None
     try:
         for scenario in scenarios:
-            blessed = bless_scenario(scenario, session, strict=options.strict, options=blessing)
+            blessed = bless_scenario(
+                scenario, session, strict=options.strict, options=blessing, folders=folders
+            )
             if args.dry_run:
                 for file in blessed.files:
                     if file.edited and file.plan is not None:
@@ -260,6 +263,7 @@ def bless_command(args: argparse.Namespace, out: render.Out) -> int:
         stopped = "interrupted"
     finally:
         session.close()
+        folders.sync()
     for line in (*report.hints(), report.summary(), *([stopped] if stopped else [])):
         out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
     if stopped == "interrupted":

@@ -84,9 +84,10 @@ class Blessing:
     """Blesses each scenario as its item runs, and writes the report at the end of the run."""
 
     def __init__(self, options: BlessOptions, *, diffs: bool) -> None:
-        from harness.bless import Mode
+        from harness.bless import Folders, Mode
         from harness.bless_report import BlessReport
 
+        self.folders = Folders()
         self.options = options
         self.check = options.mode is Mode.CHECK  # a scenario whose files would change fails
         self.diffs = diffs
@@ -105,7 +106,9 @@ class Blessing:
         """Bless one scenario, keeping its report lines and diffs."""
         from harness.bless import bless_scenario
 
-        blessed = bless_scenario(scenario, session, strict=strict, options=self.options)
+        blessed = bless_scenario(
+            scenario, session, strict=strict, options=self.options, folders=self.folders
+        )
         self.lines += self.report.add(blessed, unsupported_fails=unsupported_fails)
         if self.diffs:
             self.patches += [
@@ -129,6 +132,10 @@ class Blessing:
             )
         patches = "".join(file.plan.diff(file.file) for file in edited if file.plan is not None)
         return "\n".join([lines[0], *lines]) + "\n" + patches
+
+    def pytest_sessionfinish(self) -> None:
+        """Flush the folders bless wrote in, once each."""
+        self.folders.sync()
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

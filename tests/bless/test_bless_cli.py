@@ -282,10 +282,11 @@ class Crashing(ModelBackend):
 def test_a_file_changed_on_disk_since_it_was_read_is_not_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"backends.py": BACKENDS, "s/edited.vfio": "container edit\n" + STALE})
+    files = {"bless_cli_backends.py": BACKENDS, "s/edited.vfio": "container edit\n" + STALE}
+    write(tmp_path, files)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    status, lines = bless(capsys, "s", "--backend", "backends:Editing")
+    status, lines = bless(capsys, "s", "--backend", "bless_cli_backends:Editing")
     assert status == 1
     text = (tmp_path / "s" / "edited.vfio").read_text()
     assert text.endswith("// edited while bless ran\n")  # the edit stands, bless wrote nothing
@@ -300,11 +301,11 @@ def test_a_file_changed_on_disk_since_it_was_read_is_not_written(
 def test_a_run_the_backend_stopped_is_never_blessed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"backends.py": BACKENDS, "s/stale.vfio": STALE})
+    write(tmp_path, {"bless_cli_backends.py": BACKENDS, "s/stale.vfio": STALE})
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path / "s")
-    status, lines = bless(capsys, "s", "--backend", "backends:Crashing")
+    status, lines = bless(capsys, "s", "--backend", "bless_cli_backends:Crashing")
     assert status == 1
     assert snapshot(tmp_path / "s") == before
     assert lines[0].startswith(

@@ -234,6 +234,7 @@ def test_a_typo_is_never_blessed_and_its_item_fails_with_the_syntax_error(
     )
 
 
+EDITING = "bless_plugin_backends:Editing"
 BACKENDS = '''
 from harness.model import ModelBackend
 
@@ -258,10 +259,13 @@ def test_a_file_changed_on_disk_during_the_run_is_not_written(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
     root = write_scenarios(
-        {"backends.py": BACKENDS, "scenarios/edited.vfio": "container edit\n" + STALE}
+        {
+            "bless_plugin_backends.py": BACKENDS,
+            "scenarios/edited.vfio": "container edit\n" + STALE,
+        }
     )
     pytester.syspathinsert(root)
-    result = pytester.runpytest("--vfio-bless", "-D", "backend=backends:Editing")
+    result = pytester.runpytest("--vfio-bless", "-D", f"backend={EDITING}")
     result.assert_outcomes(failed=1)  # the run as it was: nothing was blessed
     text = (root / "scenarios/edited.vfio").read_text()
     assert text == "container edit\n" + STALE + "// edited while bless ran\n"
@@ -279,10 +283,12 @@ def test_a_run_the_backend_stopped_is_never_blessed(
     pytester: pytest.Pytester, write_scenarios: Write
 ) -> None:
     crash = STALE + "map c0 iova=0xdead000 vaddr=0 size=4K\n"
-    root = write_scenarios({"backends.py": BACKENDS, "scenarios/crash.vfio": crash})
+    root = write_scenarios(
+        {"bless_plugin_backends.py": BACKENDS, "scenarios/crash.vfio": crash}
+    )
     pytester.syspathinsert(root)
     before = snapshot(root)
-    result = pytester.runpytest("--vfio-bless", "-D", "backend=backends:Editing")
+    result = pytester.runpytest("--vfio-bless", "-D", f"backend={EDITING}")
     result.assert_outcomes(failed=1)
     assert snapshot(root) == before
     result.stdout.fnmatch_lines(
