@@ -8,6 +8,7 @@ the same scenarios then run clean and a second bless changes nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ BLESSED = (
 PASSING = FIRST + "//:: ExpectedOutput(dma.map.failed:overlap)\n" + OVERLAP
 
 
-def write(folder: Path, files: dict[str, str | bytes]) -> Path:
+def write(folder: Path, files: Mapping[str, str | bytes]) -> Path:
     for name, content in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
