@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from annotations.annotation import Annotation, IssueRef, Kind, OutputId, ReadResult
 from annotations.forms import Form, parse_form
-from annotations.matcher import id_matches
+from annotations.matcher import id_matches, in_force
 from annotations.outcome import Finding, FindingKind, Outcome
 from annotations.reader import TRIM
 from annotations.render import render, render_body
@@ -134,11 +134,17 @@ def plan(
     runs: Mapping[tuple[str, int], int] | None = None,
     known_bugs: bool = False,
     never_bless: Callable[[str], bool] = never,
+    projects: Sequence[str] | None = None,
 ) -> tuple[FilePlan, ...]:
-    """One `FilePlan` per file of the test (`files`: key and bytes as read, in order)."""
+    """One `FilePlan` per file of the test (`files`: key and bytes as read, in order).
+
+    `projects` are the projects in force, as given to `match`; None counts every project's
+    known bugs as in force.
+    """
     matched = {annotation for _, annotation in outcome.matched if annotation is not None}
+    force = None if projects is None else tuple(projects)
     return tuple(
-        _FilePlanner(file, data, prefix, runs or {}, known_bugs, never_bless, matched).plan(
+        _FilePlanner(file, data, prefix, runs or {}, known_bugs, never_bless, matched, force).plan(
             [f for f in outcome.findings if f.file == file],
             [a for a in read.annotations if a.file == file],
         )
@@ -186,6 +192,32 @@ def _partly_seen(finding: Finding) -> bool:
     return 0 < len(finding.passes) < finding.runs
 
 
+def _has_fallback(finding: Finding) -> bool:
+    """Whether another annotation would accept the output a stale MissingOutput takes."""
+    return finding.kind is FindingKind.MISSING_BUT_PRESENT and finding.fallback is not None
+
+
+def _narrow_first(added: list[tuple[OutputId | None, str]]) -> list[str]:
+    """The added lines, each `KEY:REASON` id before the bare `KEY` of the same key.
+
+    Silver gives an output to the first annotation that matches it: a bare `ExpectedOutput(a)`
+    above `ExpectedOutput(a:x)` would take the `a:x` output and leave the other unsatisfied.
+    Otherwise the order is kept (ids grouped by the first appearance of their key).
+    """
+    first_seen: dict[str, int] = {}
+    for position, (output_id, _) in enumerate(added):
+        if output_id is not None:
+            first_seen.setdefault(output_id.key, position)
+
+    def place(item: tuple[int, tuple[OutputId | None, str]]) -> tuple[int, int, int]:
+        position, (output_id, _) = item
+        if output_id is None:
+            return (position, 0, position)
+        return (first_seen[output_id.key], output_id.reason is None, position)
+
+    return [text for _, (_, text) in sorted(enumerate(added), key=place)]
+
+
 def _expected_for(missing: Annotation) -> Annotation:
     """The ExpectedOutput (or ExpectedFileOutput) of a MissingOutput's id, where it stands."""
     kind = Kind.EXPECTED_FILE if missing.kind is Kind.MISSING_FILE else Kind.EXPECTED
@@ -204,11 +236,14 @@ class _FilePlanner:
         known_bugs: bool,
         never_bless: Callable[[str], bool],
         matched: set[Annotation],
+        projects: tuple[str, ...] | None,
     ) -> None:
         self.file, self.data, self.prefix, self.runs = file, data, prefix, runs
         self.known_bugs, self.never_bless, self.matched = known_bugs, never_bless, matched
+        self.projects = projects
         self.edits: list[Edit] = []
-        self.above: dict[int, list[str]] = {}  # annotations to insert above each line, in order
+        # The annotations to insert above each line, with their ids, in order.
+        self.above: dict[int, list[tuple[OutputId | None, str]]] = {}
         self.changes: list[Change] = []
         self.left: list[LeftAlone] = []
 
@@ -245,6 +280,11 @@ class _FilePlanner:
             if f.kind is FindingKind.MISSING_BUT_PRESENT and f.fallback is not None
         }
         done: set[Annotation] = set()
+        if self.known_bugs:
+            findings = findings + self._shadowed_missing(findings, annotations)
+        # A MissingOutput can be stale for several outputs: where one of them has no other
+        # annotation to go to, it must become an ExpectedOutput, so that finding decides.
+        findings = sorted(findings, key=_has_fallback)
         for finding in findings:
             annotation = finding.annotation
             if annotation is None or annotation in done:
@@ -253,11 +293,13 @@ class _FilePlanner:
             missing = blocked.get(annotation)
             if missing is None:
                 self._stale(finding, annotation, lines)
+                done.update(self._excused(finding, annotations, lines, done))
             elif not self.known_bugs:
                 reason = f"its output goes to the stale MissingOutput on line {missing.line}"
                 self.left.append(LeftAlone(finding, reason))
         self._outputs(lines, [f for f in findings if f.kind is FindingKind.ADDITIONAL_OUTPUT])
-        for line, news in self.above.items():
+        for line, added in self.above.items():
+            news = _narrow_first(added)
             if line <= len(lines):
                 content = lines.content(line)
                 indent = content[: len(content) - len(content.lstrip(" \t"))]
@@ -275,6 +317,74 @@ class _FilePlanner:
         return FilePlan(
             self.file, self.data, new, changes, left, None, tuple(inserted), tuple(deleted)
         )
+
+    def _shadowed_missing(
+        self, findings: list[Finding], annotations: list[Annotation]
+    ) -> list[Finding]:
+        """Stale MissingOutputs the matcher did not name: later ones matching the same output.
+
+        Silver reports a present output against the first MissingOutput of its line that
+        matches it; any later one matching it is just as stale, and would take the output
+        once the first is blessed. Each is removed (the first becomes the ExpectedOutput).
+        """
+        shadowed: list[Finding] = []
+        named = {f.annotation for f in findings if f.annotation is not None}
+        for finding in findings:
+            first, output = finding.annotation, finding.output
+            if finding.kind is not FindingKind.MISSING_BUT_PRESENT or first is None:
+                continue
+            assert output is not None
+            for other in annotations:
+                if (
+                    other.kind is first.kind
+                    and other is not first
+                    and other not in named
+                    and other.target == first.target
+                    and other.output_id is not None
+                    and id_matches(other.output_id, output.id)
+                    and (self.projects is None or in_force(other, self.projects))
+                ):
+                    named.add(other)
+                    shadowed.append(
+                        Finding(
+                            FindingKind.MISSING_BUT_PRESENT,
+                            finding.file,
+                            finding.line,
+                            finding.id,
+                            finding.message,
+                            annotation=other,
+                            output=output,
+                            fallback=first,
+                        )
+                    )
+        return shadowed
+
+    def _excused(
+        self, finding: Finding, annotations: list[Annotation], lines: Lines, done: set[Annotation]
+    ) -> list[Annotation]:
+        """ExpectedOutputs a removed MissingOutput excused, which its output cannot reach now.
+
+        A MissingOutput that is removed because another annotation (its `fallback`) accepts its
+        output leaves the ExpectedOutput of the same id beside it, which it excused, with no
+        output: Silver gives the output to the fallback, the first in file order. So that
+        ExpectedOutput goes too (a second bless would remove it as expected-but-missing).
+        """
+        missing, fallback = finding.annotation, finding.fallback
+        if not (self.known_bugs and _has_fallback(finding)) or missing is None:
+            return []
+        excused = [
+            other
+            for other in annotations
+            if other.kind in (Kind.EXPECTED, Kind.EXPECTED_FILE)
+            and other is not fallback
+            and other not in done
+            and other not in self.matched
+            and other.target == missing.target
+            and other.output_id == missing.output_id
+        ]
+        for other in excused:
+            self._remove(other, lines.content(other.line).strip(TRIM))
+        return excused
 
     def _stale(self, finding: Finding, annotation: Annotation, lines: Lines) -> None:
         """Expected-but-missing, and (with `known_bugs`) stale known bugs."""
@@ -303,7 +413,9 @@ class _FilePlanner:
                     # At the foot of the stack, as bless adds annotations: in its own place it
                     # could take outputs that the annotations after it accept now.
                     self.edits.append(Delete(annotation.line))
-                    self.above.setdefault(annotation.target, []).append(new)
+                    self.above.setdefault(annotation.target, []).append(
+                        (annotation.output_id, new)
+                    )
 
     def _remove(self, annotation: Annotation, old: str) -> None:
         self.edits.append(Delete(annotation.line))
@@ -327,7 +439,7 @@ class _FilePlanner:
             kind = Kind.EXPECTED if line is not None else Kind.EXPECTED_FILE
             new = f"{self.prefix}:: {kind.value}({output_id})"
             above = line if line is not None else 1
-            self.above.setdefault(above, []).append(new)
+            self.above.setdefault(above, []).append((OutputId.parse(output_id), new))
             self.changes.append(Change(Action.ADDED, above, None, new))
 
     def _unwritable(

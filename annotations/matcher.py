@@ -102,7 +102,8 @@ def matching_ids(output_id: str) -> tuple[OutputId, ...]:
     return (OutputId(parts[0]), OutputId(parts[0], parts[1]))
 
 
-def _in_force(annotation: Annotation, projects: tuple[str, ...]) -> bool:
+def in_force(annotation: Annotation, projects: tuple[str, ...]) -> bool:
+    """Whether an annotation applies: it links no issue, or its project is one in force."""
     issue = annotation.issue
     return issue is None or any(project_matches(issue.project, p) for p in projects)
 
@@ -113,7 +114,7 @@ def ignored_files(read: ReadResult, projects: Iterable[str]) -> tuple[str, ...]:
     if any(a.kind is Kind.IGNORE_FILE_LIST for a in read.annotations):
         return read.files  # Silver: an IgnoreFileList ignores every file, for every project
     ignored = {
-        a.file for a in read.annotations if a.kind is Kind.IGNORE_FILE and _in_force(a, projects)
+        a.file for a in read.annotations if a.kind is Kind.IGNORE_FILE and in_force(a, projects)
     }
     return tuple(file for file in read.files if file in ignored)
 
@@ -125,7 +126,7 @@ def _ignore_issues(read: ReadResult, projects: tuple[str, ...]) -> tuple[IssueRe
         if a.issue is not None
         and (
             a.kind is Kind.IGNORE_FILE_LIST
-            or (a.kind is Kind.IGNORE_FILE and _in_force(a, projects))
+            or (a.kind is Kind.IGNORE_FILE and in_force(a, projects))
         )
     ]
     return tuple(dict.fromkeys(links))
@@ -172,10 +173,10 @@ def match(
         else:
             warnings.append(diagnostic)
 
-    in_force = [
+    active = [
         a
         for a in read.annotations
-        if a.kind in MATCHED_KINDS and a.file not in ignored and _in_force(a, projects)
+        if a.kind in MATCHED_KINDS and a.file not in ignored and in_force(a, projects)
     ]
     # Per (file, line, annotation id): the first MissingOutput and the first accepting
     # annotation, in file order; per (file, line): whether an IgnoreOthers stands there. An
@@ -184,7 +185,7 @@ def match(
     first_missing: dict[tuple[str, int | None, OutputId], int] = {}
     first_accepting: dict[tuple[str, int | None, OutputId], int] = {}
     ignore_others: set[tuple[str, int | None]] = set()
-    for index, annotation in enumerate(in_force):
+    for index, annotation in enumerate(active):
         if annotation.kind is Kind.IGNORE_OTHERS:
             ignore_others.add((annotation.file, annotation.target))
             continue
@@ -201,18 +202,18 @@ def match(
         missing = min((first_missing[s] for s in slots if s in first_missing), default=None)
         accepting = min((first_accepting[s] for s in slots if s in first_accepting), default=None)
         if missing is not None:
-            fallback = None if accepting is None else in_force[accepting]
-            findings.append(_missing_but_present(in_force[missing], output, passes, fallback))
+            fallback = None if accepting is None else active[accepting]
+            findings.append(_missing_but_present(active[missing], output, passes, fallback))
         elif accepting is not None:
-            passes.accept(accepted, accepting, in_force[accepting], output)
-            matched.append((output, in_force[accepting]))
+            passes.accept(accepted, accepting, active[accepting], output)
+            matched.append((output, active[accepting]))
         elif (output.file, output.line) in ignore_others:
             matched.append((output, None))  # IgnoreOthers on that line
         else:
             findings.append(_additional(output, passes))
 
-    missing_sources = {_source(a) for a in in_force if a.kind in MISSING_KINDS}
-    for index, annotation in enumerate(in_force):
+    missing_sources = {_source(a) for a in active if a.kind in MISSING_KINDS}
+    for index, annotation in enumerate(active):
         total = passes.of(annotation)
         if annotation.kind not in ACCEPTING_KINDS or total == 0:
             continue  # a line that never ran expects nothing
@@ -232,7 +233,7 @@ def match(
 
     findings.sort(key=lambda finding: _FINDING_ORDER[finding.kind])
     issues: tuple[IssueRef, ...]
-    known_bugs = [a.issue for a in in_force if a.kind in KNOWN_BUG_KINDS and a.issue is not None]
+    known_bugs = [a.issue for a in active if a.kind in KNOWN_BUG_KINDS and a.issue is not None]
     if findings:
         verdict, issues = Verdict.FAILED, ()
     elif known_bugs:

@@ -132,6 +132,41 @@ def test_bless_with_known_bugs_removes_a_missing_output_where_another_accepts_it
     assert new_text(result) == "//:: ExpectedOutput(b)\ny\n"
 
 
+def test_bless_with_known_bugs_removes_a_later_missing_output_the_same_output_shows_stale() -> None:
+    # Silver reports the output against the first MissingOutput only; the second is as stale.
+    text = "//:: MissingOutput(b:x, /model/issue/1/)\n//:: MissingOutput(b, /model/issue/1/)\ny\n"
+    result = bless(text, [out(3, "b:x")], known_bugs=True)
+    assert new_text(result) == "//:: ExpectedOutput(b:x)\ny\n"
+    assert rematch(result, [out(2, "b:x")]) is Verdict.PASSED
+
+
+def test_bless_with_known_bugs_puts_a_narrow_expected_output_before_a_bare_one() -> None:
+    # A bare ExpectedOutput(a) first would take the a:x output from ExpectedOutput(a:x).
+    text = "//:: MissingOutput(a:x, /model/issue/1/)\n//:: MissingOutput(a, /model/issue/1/)\ny\n"
+    result = bless(text, [out(3, "a"), out(3, "a:x")], known_bugs=True)
+    assert new_text(result) == "//:: ExpectedOutput(a:x)\n//:: ExpectedOutput(a)\ny\n"
+    assert rematch(result, [out(3, "a"), out(3, "a:x")]) is Verdict.PASSED
+
+
+def test_bless_with_known_bugs_turns_a_missing_output_stale_for_an_output_only_it_takes() -> None:
+    # Stale twice: once where ExpectedOutput(b:x) would take the output, once where nothing would.
+    text = "//:: ExpectedOutput(b:x)\n//:: MissingOutput(b, /model/issue/1/)\ny\n"
+    result = bless(text, [out(3, "b:x"), out(3, "b")], known_bugs=True)
+    assert new_text(result) == "//:: ExpectedOutput(b:x)\n//:: ExpectedOutput(b)\ny\n"
+    assert rematch(result, [out(3, "b:x"), out(3, "b")]) is Verdict.PASSED
+
+
+def test_bless_with_known_bugs_removes_an_expected_output_a_removed_missing_one_excused() -> None:
+    # The output goes to the UnexpectedOutput first in file order once the MissingOutput goes.
+    text = (
+        "//:: UnexpectedOutput(a, /model/issue/1/)\n//:: MissingOutput(a:y, /model/issue/1/)\n"
+        "//:: ExpectedOutput(a:y)\ny\n"
+    )
+    result = bless(text, [out(4, "a:y")], known_bugs=True)
+    assert new_text(result) == "//:: UnexpectedOutput(a, /model/issue/1/)\ny\n"
+    assert rematch(result, [out(2, "a:y")]) is Verdict.KNOWN_FAILURE
+
+
 def test_bless_with_known_bugs_keeps_the_indentation_of_a_replaced_missing_output() -> None:
     result = bless(
         "\t//:: MissingOutput(b:c, /vfio/issue/2/)\n\ty\n", [out(2, "b:c")], known_bugs=True

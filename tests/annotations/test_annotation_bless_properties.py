@@ -85,7 +85,9 @@ def blessed(text: str, case: Case, known_bugs: bool) -> tuple[str, bool]:
     """The text after one bless, and whether it changed."""
     read = read_text(text, FILE)
     outcome = match(outputs_in(text, case), read, PROJECTS, strict=True)
-    (result,) = plan([(FILE, text.encode())], read, outcome, known_bugs=known_bugs)
+    (result,) = plan(
+        [(FILE, text.encode())], read, outcome, known_bugs=known_bugs, projects=PROJECTS
+    )
     assert result.refused is None
     return result.new.decode(), result.changed
 
