@@ -169,6 +169,7 @@ def bless_result(
         runs=result.runs,
         known_bugs=options.known_bugs,
         never_bless=never_blessed,
+        projects=result.projects,
     )
     by_file = dict(zip(ran, plans, strict=True))
     typo = _first_typo(result)

@@ -13,7 +13,7 @@ import pytest
 
 from harness.backend import CoreDefaults
 from harness.bless import BlessOptions, FileState, bless_scenario, never_blessed
-from harness.cli import collect
+from harness.cli import collect, main
 from harness.options import RunOptions
 from harness.runner import Status, run_scenario
 from harness.sessions import MODEL, open_backend
@@ -91,3 +91,14 @@ def test_pytest_vfio_bless_on_the_stripped_corpus_then_the_run_passes_but_for_ty
     failed = set(re.findall(r"^FAILED \S+::(\S+)", after.stdout.str(), re.MULTILINE))
     assert failed == typo_scenarios
     assert blessed.parseoutcomes() == outcomes  # the bless reported the blessed outcomes
+
+
+def test_the_corpus_is_as_bless_writes_it_even_with_the_known_bug_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Its known bugs are the kernel's (not in force on the model): the known-bug rules must
+    # leave them alone, as everything else.
+    assert main(["bless", str(ROOT / "scenarios"), "--check", "--bless-known-bugs"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "bless (check, nothing written): 0 files would change, "
+    )
