@@ -418,3 +418,21 @@ def test_bless_leaves_no_stray_files_and_keeps_the_folder_as_it_was(
     root = write(tmp_path / "s", {"a.vfio": STALE, "b.vfio": STALE})
     bless(capsys, str(root))
     assert sorted(os.listdir(root)) == ["a.vfio", "b.vfio"]
+
+
+def test_the_known_bug_rules_touch_only_the_known_bugs_of_the_projects_in_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        FIRST + "//:: MissingOutput(dma.map.failed:overlap, /model/issue/4/)\n"
+        "//:: MissingOutput(dma.map.failed:overlap, /kernel/issue/1/)\n" + OVERLAP
+    )
+    root = write(tmp_path / "s", {"two.vfio": text})
+    status, _ = bless(capsys, str(root), "--bless-known-bugs")
+    assert status == 0
+    # The model's stale bug becomes an ExpectedOutput; the kernel's is not in force on the
+    # model, so it stays as written.
+    assert (root / "two.vfio").read_text() == (
+        FIRST + "//:: MissingOutput(dma.map.failed:overlap, /kernel/issue/1/)\n"
+        "//:: ExpectedOutput(dma.map.failed:overlap)\n" + OVERLAP
+    )
