@@ -88,13 +88,13 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--backend", metavar="SPEC", help="model (default), package.module:Class or exec:COMMAND"
     )
+    _define_argument(command, "a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)")
+
+
+def _define_argument(command: argparse.ArgumentParser, text: str) -> None:
+    """`-D KEY=VALUE`, repeatable, into `defines`."""
     command.add_argument(
-        "-D",
-        dest="defines",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)",
+        "-D", dest="defines", action="append", default=[], metavar="KEY=VALUE", help=text
     )
 
 
@@ -153,14 +153,7 @@ def _diff_arguments(diff: argparse.ArgumentParser) -> None:
     diff.add_argument(
         "--max-ops", type=int, default=24, metavar="N", help="operations per program (24)"
     )
-    diff.add_argument(
-        "-D",
-        dest="defines",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a run option for both backends, as for run (e.g. vfio:pgsize=64K)",
-    )
+    _define_argument(diff, "a run option for both backends, as for run (e.g. vfio:pgsize=64K)")
 
 
 def collect(paths: Sequence[Path], options: RunOptions) -> list[Scenario]:

@@ -258,42 +258,23 @@ def test_the_files_that_ran_after_a_typo_are_not_rewritten(
     )
 
 
-BACKENDS = '''
-from pathlib import Path
-
-from harness.model import ModelBackend
-
-
-class Editing(ModelBackend):
-    """`container edit` changes the scenario's file while it runs."""
-
-    def container(self, name, **options):
-        if name == "edit":
-            with open("s/edited.vfio", "a", encoding="utf-8") as handle:
-                handle.write("// edited while bless ran\\n")
-        return super().container(name, **options)
-
-
-class Crashing(ModelBackend):
-    def map(self, *args, **kwargs):
-        raise RuntimeError("ioctl wrapper broke")
-'''
+# The backend module the tests copy beside their scenarios (it edits a file, or crashes).
+BACKENDS = (Path(__file__).parent / "editing_backend.py").read_text(encoding="utf-8")
 
 
 def test_a_file_changed_on_disk_since_it_was_read_is_not_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files = {"bless_cli_backends.py": BACKENDS, "s/edited.vfio": "container edit\n" + STALE}
+    files = {"bless_cli_backends.py": BACKENDS, "scenarios/edited.vfio": "container edit\n" + STALE}
     write(tmp_path, files)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    status, lines = bless(capsys, "s", "--backend", "bless_cli_backends:Editing")
+    status, lines = bless(capsys, "scenarios", "--backend", "bless_cli_backends:Editing")
     assert status == 1
-    text = (tmp_path / "s" / "edited.vfio").read_text()
-    assert text.endswith("// edited while bless ran\n")  # the edit stands, bless wrote nothing
-    assert "overlap" not in text
+    text = (tmp_path / "scenarios" / "edited.vfio").read_text()
+    assert text == "container edit\n" + STALE + "// edited while bless ran\n"  # bless wrote nothing
     assert lines == [
-        "s/edited.vfio: not written: it changed on disk since it was read (bless it again)",
+        "scenarios/edited.vfio: not written: it changed on disk since it was read (bless it again)",
         "hint: a file changed while bless ran; bless again to update it",
         "bless: 0 files changed, 1 file not written, 0 files unchanged",
     ]
@@ -302,16 +283,18 @@ def test_a_file_changed_on_disk_since_it_was_read_is_not_written(
 def test_a_run_the_backend_stopped_is_never_blessed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"bless_cli_backends.py": BACKENDS, "s/stale.vfio": STALE})
+    crash = STALE + "map c0 iova=0xdead000 vaddr=0 size=4K\n"
+    write(tmp_path, {"bless_cli_backends.py": BACKENDS, "scenarios/crash.vfio": crash})
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    before = snapshot(tmp_path / "s")
-    status, lines = bless(capsys, "s", "--backend", "bless_cli_backends:Crashing")
+    before = snapshot(tmp_path / "scenarios")
+    status, lines = bless(capsys, "scenarios", "--backend", "bless_cli_backends:Editing")
     assert status == 1
-    assert snapshot(tmp_path / "s") == before
+    assert snapshot(tmp_path / "scenarios") == before
     assert lines[0].startswith(
-        "s/stale.vfio: not blessed: the backend stopped the run: RuntimeError: ioctl wrapper broke"
+        "scenarios/crash.vfio: not blessed: the backend stopped the run: "
     )
+    assert "RuntimeError: ioctl wrapper broke" in lines[0]
     assert lines[-1] == "bless: 0 files changed, 1 scenario not blessed, 0 files unchanged"
 
 

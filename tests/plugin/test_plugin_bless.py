@@ -18,6 +18,18 @@ Write = Callable[[dict[str, str | bytes]], Path]
 # FAILING's overlap on line 3 gets an ExpectedOutput; the stale one on line 4 goes.
 STALE = FAILING + "//:: ExpectedOutput(dma.map.failed:size.zero)\nassert c0.mappings == 1\n"
 BLESSED = PASSING + "assert c0.mappings == 1\n"
+# The unified diff of STALE's bless, as scenarios/stale.vfio.
+DIFF = [
+    "--- a/scenarios/stale.vfio",
+    "+++ b/scenarios/stale.vfio",
+    "@@ -1,5 +1,5 @@",
+    " container c0",
+    " map c0 iova=0x100000 vaddr=0x7f0000100000 size=2M",
+    "+//:: ExpectedOutput(dma.map.failed:overlap)",
+    " map c0 iova=0x101000 vaddr=0x7f0000300000 size=4K",
+    "-//:: ExpectedOutput(dma.map.failed:size.zero)",
+    " assert c0.mappings == 1",
+]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -65,15 +77,7 @@ def test_dry_run_shows_the_diff_in_the_summary_and_writes_nothing(
     result.stdout.fnmatch_lines(
         [
             "*= vfio bless =*",
-            "--- a/scenarios/stale.vfio",
-            "+++ b/scenarios/stale.vfio",
-            "@@ -1,5 +1,5 @@",
-            " container c0",
-            " map c0 iova=0x100000 vaddr=0x7f0000100000 size=2M",
-            "+//:: ExpectedOutput(dma.map.failed:overlap)",
-            " map c0 iova=0x101000 vaddr=0x7f0000300000 size=4K",
-            "-//:: ExpectedOutput(dma.map.failed:size.zero)",
-            " assert c0.mappings == 1",
+            *DIFF,
             "scenarios/stale.vfio: would change: 1 annotation added, 1 removed",
             "bless (dry run, nothing written): 1 file would change (1 annotation added, "
             "1 removed), 0 files unchanged",
@@ -94,17 +98,7 @@ def test_check_fails_each_scenario_whose_annotations_would_change_showing_the_di
     at = lines.index("scenarios/stale.vfio: bless --check — its annotations would change: "
                      "1 annotation added, 1 removed (bless with --vfio-bless to write them)")
     assert "_ stale.vfio _" in lines[at - 1]
-    assert lines[at + 1 : at + 10] == [
-        "--- a/scenarios/stale.vfio",
-        "+++ b/scenarios/stale.vfio",
-        "@@ -1,5 +1,5 @@",
-        " container c0",
-        " map c0 iova=0x100000 vaddr=0x7f0000100000 size=2M",
-        "+//:: ExpectedOutput(dma.map.failed:overlap)",
-        " map c0 iova=0x101000 vaddr=0x7f0000300000 size=4K",
-        "-//:: ExpectedOutput(dma.map.failed:size.zero)",
-        " assert c0.mappings == 1",
-    ]
+    assert lines[at + 1 : at + 10] == DIFF
     result.stdout.fnmatch_lines(
         ["FAILED scenarios/stale.vfio::stale - bless --check — its annotations would ch*"]
     )
@@ -235,24 +229,8 @@ def test_a_typo_is_never_blessed_and_its_item_fails_with_the_syntax_error(
 
 
 EDITING = "bless_plugin_backends:Editing"
-BACKENDS = '''
-from harness.model import ModelBackend
-
-
-class Editing(ModelBackend):
-    """`container edit` changes the scenario's file while it runs."""
-
-    def container(self, name, **options):
-        if name == "edit":
-            with open("scenarios/edited.vfio", "a", encoding="utf-8") as handle:
-                handle.write("// edited while bless ran\\n")
-        return super().container(name, **options)
-
-    def map(self, container, iova, *args, **kwargs):
-        if iova == 0xdead000:
-            raise RuntimeError("ioctl wrapper broke")
-        return super().map(container, iova, *args, **kwargs)
-'''
+# A backend that edits scenarios/edited.vfio during its run, and crashes on a map at 0xdead000.
+BACKENDS = (Path(__file__).parents[1] / "bless" / "editing_backend.py").read_text("utf-8")
 
 
 def test_a_file_changed_on_disk_during_the_run_is_not_written(
