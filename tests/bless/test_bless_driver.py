@@ -110,3 +110,21 @@ def test_the_ids_never_blessed_are_the_syntax_error_and_the_checkers_family() ->
     assert len(refused) == 7
     assert not never_blessed("dma.map.failed:overlap")
     assert not never_blessed("parser.errors")  # the whole id, not a prefix
+
+
+def test_a_file_the_system_will_not_let_bless_write_is_reported_with_the_reason(
+    tmp_path: Path, model: BackendSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = scenario(tmp_path, loops=LOOPS)
+
+    def refuse(source: str, target: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("annotations.rewrite.os.replace", refuse)
+    blessed = bless_scenario(case, model)
+    (file,) = blessed.files
+    assert file.state is FileState.NOT_WRITTEN
+    assert file.reason == "it could not be written: Permission denied"
+    assert blessed.status() is Status.FAILED  # the outcome of the files as they still are
+    assert case.files[0].read_text() == LOOPS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loops.vfio"]  # no temporary left
