@@ -17,7 +17,10 @@ What runs on the kernel, and how:
   keeps one entry per mapping); `mapped`: the bytes of the maps the kernel accepted minus the
   bytes its unmaps reported, added up here (the kernel has no query for it); `mapped_at`: the
   agent asks the kernel to map one page there, which it refuses with EEXIST exactly when a
-  mapping holds it (a map that succeeds is undone at once);
+  mapping holds it (a map that succeeds is undone at once); `translate`: `mapped_at` says
+  whether a mapping holds the iova, and the vaddr is that of the last map the kernel accepted
+  over it (the kernel makes mappings only from accepted maps, never overlapping, and removes
+  them whole, so a mapping there now is that map's);
 - devices: a declaration must match a guest device (`devices`); `attach` is
   `VFIO_GROUP_SET_CONTAINER`; `cfg read`/`cfg write` go through the VFIO config region;
   `msix enable`/`disable` and `mask`/`unmask` through `VFIO_DEVICE_SET_IRQS` (VFIO has no
@@ -31,7 +34,7 @@ the host's address there, the scenario's model a guest address.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from harness.backend import (
@@ -78,6 +81,7 @@ METHODS = frozenset(
         "mappings",
         "mapped",
         "mapped_at",
+        "translate",
         "cfg_read",
         "cfg_write",
         "msix_enable",
@@ -111,6 +115,8 @@ class _Container:
     implicit_aw: bool  # the scenario gave no aw: the model's 64 bits, the IOMMU's real width
     mapped: int = 0
     trusted: bool = True  # the model's state still mirrors the kernel's
+    # (first iova, last iova, vaddr) of every map the kernel accepted, oldest first
+    accepted: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 def _int(values: list[str]) -> int:
@@ -279,6 +285,7 @@ class KernelBackend(DeviceCalls):
         if model is not None:
             c.trusted = False
         c.mapped += size
+        c.accepted.append((iova, iova + size - 1, vaddr))
 
     def _forget(self, container: str, iova: int, size: int) -> bool:
         """Take back from the model a map the kernel refused; whether that worked exactly.
@@ -355,6 +362,22 @@ class KernelBackend(DeviceCalls):
                 f" ({failed})"
             ) from None
         return answer[0] == "1"
+
+    def translate(self, container: str, iova: int) -> int:
+        """The vaddr behind `iova`: whether a mapping holds it is the kernel's answer (the
+        `mapped_at` probe); the vaddr is that of the last map the kernel accepted over it."""
+        if not self.mapped_at(container, iova):
+            raise VfioError(
+                ErrorId.SCENARIO_EVAL,
+                f"translate({iova:#x}): the kernel holds no mapping of {container} there",
+            )
+        for first, last, vaddr in reversed(self.containers[container].accepted):
+            if first <= iova <= last:
+                return vaddr + (iova - first)
+        raise BackendFault(
+            f"translate({iova:#x}): the kernel holds a mapping of {container} there that no"
+            " map it accepted made"
+        )
 
     def mapped(self, container: str) -> int:
         """Bytes the kernel accepted in maps minus the bytes its unmaps reported."""

@@ -94,13 +94,16 @@ class ProcessSession:
 
     @property
     def info(self) -> Mapping[str, str]:
-        """The child's `info`, and the method names it listed that the protocol lacks."""
+        """The child's `info`, the method names it listed that the protocol lacks, and the
+        members of its answer the protocol does not name."""
         self._start_if_needed()
         if self._handshake is None:
             return {}
         info = dict(self._handshake.info)
         if self._handshake.unknown:
             info["unknown methods (ignored)"] = ", ".join(self._handshake.unknown)
+        if self._handshake.extra:
+            info["unknown initialize members (ignored)"] = ", ".join(self._handshake.extra)
         return info
 
     @property

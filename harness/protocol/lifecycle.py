@@ -101,15 +101,16 @@ class Handshake:
     # Names in `methods` that are no method of the protocol (a typo, a newer protocol): shown in
     # the run header, never called.
     unknown: tuple[str, ...] = ()
+    # Members of the answer the page does not name: the page refuses only a missing or
+    # malformed field, so they are ignored, and shown in the header (a typo shows there).
+    extra: tuple[str, ...] = ()
 
 
 def handshake_from_wire(result: Any) -> Handshake:
     """The handshake of an `initialize` result, validated."""
     if not isinstance(result, dict):
         raise LifecycleError(f"the result is a JSON {json_type(result)}, not an object")
-    extra = sorted(set(result) - {"name", "protocol", "methods", "info"})
-    if extra:
-        raise LifecycleError(f'unknown member "{extra[0]}"')
+    extra = tuple(sorted(set(result) - {"name", "protocol", "methods", "info"}))
     name, protocol, methods = result.get("name"), result.get("protocol"), result.get("methods")
     if type(protocol) is not str:
         raise LifecycleError('"protocol" is missing or not a string')
@@ -129,7 +130,7 @@ def handshake_from_wire(result: Any) -> Handshake:
         raise LifecycleError('"info" must be an object of strings')
     known = frozenset(m for m in methods if m in METHODS)
     unknown = tuple(m for m in methods if m not in METHODS and m not in LIFECYCLE)
-    return Handshake(name, known, dict(info), unknown)
+    return Handshake(name, known, dict(info), unknown, extra)
 
 
 def handshake_to_wire(handshake: Handshake) -> dict[str, Any]:

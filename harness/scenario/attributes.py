@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from harness.scenario.fields import fail
 from harness.vfio.catalog import ErrorId
+from harness.vfio.pci import BAR_COUNT
 
 CONTAINER: dict[str, tuple[str, bool]] = {
     # attribute -> (backend method, takes an argument)
@@ -33,7 +34,7 @@ MSIX: dict[str, tuple[str, bool]] = {
     "last_data": ("msix_last_data", True),
 }
 REGION = ("size", "gpa")
-BARS = {f"bar{index}": index for index in range(6)}
+BARS = {f"bar{index}": index for index in range(BAR_COUNT)}
 
 
 def resolve(kind: str, attrs: tuple[str, ...]) -> tuple[str, bool, int | None]:
@@ -55,8 +56,9 @@ def resolve(kind: str, attrs: tuple[str, ...]) -> tuple[str, bool, int | None]:
                 return f"bar_{attrs[1]}", False, BARS[attrs[0]]
             if attrs[0] == "rom":
                 return f"rom_{attrs[1]}", False, None
-        known = "command, barN.size, barN.gpa (N 0-5), rom.size, rom.gpa, msix." + ", msix.".join(
-            MSIX
+        known = (
+            f"command, barN.size, barN.gpa (N 0-{BAR_COUNT - 1}), rom.size, rom.gpa, msix."
+            + ", msix.".join(MSIX)
         )
     raise fail(
         ErrorId.SCENARIO_UNKNOWN_NAME,

@@ -44,6 +44,7 @@ from harness.scenario.steps import (
     Failure,
     Loop,
     Step,
+    arguments,
     fixed,
 )
 from harness.vfio.catalog import ErrorId
@@ -128,10 +129,7 @@ class Checker:
 
             return Call(m.line, "device_bar", bar)
         if isinstance(m, nodes.RomMember):
-            rom_size = self.names.field(m.size)
-            return Call(
-                m.line, "device_rom", lambda frame: ((device, evaluated(rom_size, frame)), {})
-            )
+            return Call(m.line, "device_rom", arguments(device, self.names.field(m.size)))
         o = fields.options("msix", m.options, fields.MSIX_MEMBER)
         vectors = self.names.field(m.vectors)
         table, pba = o["table"], o["pba"]
@@ -140,9 +138,7 @@ class Checker:
             fields.width(location.bar, 3, location.text, "BIR field")
             fields.width(location.offset, 32, location.text, "offset field")
         where = (table.bar, table.offset, pba.bar, pba.offset)
-        return Call(
-            m.line, "device_msix", lambda frame: ((device, evaluated(vectors, frame), *where), {})
-        )
+        return Call(m.line, "device_msix", arguments(device, vectors, *where))
 
     def _let(self, s: nodes.LetDecl) -> Step:
         self.names.free(s.name)
@@ -158,26 +154,13 @@ class Checker:
         container = self.names.use(s.container, NameKind.CONTAINER)
         o = fields.options("map", s.options, fields.MAP)
         iova, vaddr, size = self._int(o, "iova"), self._int(o, "vaddr"), self._int(o, "size")
-        perm = o.get("perm", "rw")
-        if type(iova) is int and type(vaddr) is int and type(size) is int:  # the common case
-            return Call(s.line, "map", fixed(container, iova, vaddr, size, perm))
-
-        def build(frame: Frame) -> Arguments:
-            at, to, length = evaluated(iova, frame), evaluated(vaddr, frame), evaluated(size, frame)
-            return (container, at, to, length, perm), {}
-
-        return Call(s.line, "map", build)
+        return Call(s.line, "map", arguments(container, iova, vaddr, size, o.get("perm", "rw")))
 
     def _unmap(self, s: nodes.Unmap) -> Step:
         container = self.names.use(s.container, NameKind.CONTAINER)
         o = fields.options("unmap", s.options, fields.UNMAP)
         iova, size = self._int(o, "iova"), self._int(o, "size")
-        expect = self._expect(s.check)
-
-        def build(frame: Frame) -> Arguments:
-            return (container, evaluated(iova, frame), evaluated(size, frame)), {}
-
-        return Call(s.line, "unmap", build, expect)
+        return Call(s.line, "unmap", arguments(container, iova, size), self._expect(s.check))
 
     def _unmap_all(self, s: nodes.UnmapAll) -> Step:
         container = self.names.use(s.container, NameKind.CONTAINER)
@@ -197,12 +180,7 @@ class Checker:
         device = self.names.use(s.device, NameKind.DEVICE)
         o = fields.options("cfg read", s.options, fields.ACCESS)
         offset, size = self.names.field(s.offset), self._size(o)
-        expect = self._expect(s.check)
-
-        def build(frame: Frame) -> Arguments:
-            return (device, evaluated(offset, frame), evaluated(size, frame)), {}
-
-        return Call(s.line, "cfg_read", build, expect)
+        return Call(s.line, "cfg_read", arguments(device, offset, size), self._expect(s.check))
 
     def _cfg_write(self, s: nodes.CfgWrite) -> Step:
         device = self.names.use(s.device, NameKind.DEVICE)
@@ -221,12 +199,8 @@ class Checker:
         o = fields.options("mmio read", s.options, fields.ACCESS)
         bar = values.bar_index(s.bar)
         offset, size = self.names.field(s.offset), self._size(o)
-        expect = self._expect(s.check)
-
-        def build(frame: Frame) -> Arguments:
-            return (device, bar, evaluated(offset, frame), evaluated(size, frame)), {}
-
-        return Call(s.line, "mmio_read", build, expect)
+        step = arguments(device, bar, offset, size)
+        return Call(s.line, "mmio_read", step, self._expect(s.check))
 
     def _mmio_write(self, s: nodes.MmioWrite) -> Step:
         device = self.names.use(s.device, NameKind.DEVICE)
@@ -256,11 +230,7 @@ class Checker:
 
     def _msix_vector(self, s: nodes.MsixVector) -> Step:
         device = self.names.use(s.device, NameKind.DEVICE)
-        vector = self.names.field(s.vector)
-        method = f"msix_{s.action}"
-        if type(vector) is int:
-            return Call(s.line, method, fixed(device, vector))
-        return Call(s.line, method, lambda frame: ((device, evaluated(vector, frame)), {}))
+        return Call(s.line, f"msix_{s.action}", arguments(device, self.names.field(s.vector)))
 
     def _msix_control(self, s: nodes.MsixControl) -> Step:
         device = self.names.use(s.device, NameKind.DEVICE)
@@ -272,10 +242,7 @@ class Checker:
 
     def _irq(self, s: nodes.Irq) -> Step:
         device = self.names.use(s.device, NameKind.DEVICE)
-        vector = self.names.field(s.vector)
-        if type(vector) is int:
-            return Call(s.line, "irq", fixed(device, vector))
-        return Call(s.line, "irq", lambda frame: ((device, evaluated(vector, frame)), {}))
+        return Call(s.line, "irq", arguments(device, self.names.field(s.vector)))
 
     def _reset(self, s: nodes.Reset) -> Step:
         return Call(s.line, "device_reset", fixed(self.names.use(s.device, NameKind.DEVICE)))

@@ -151,11 +151,14 @@ def late(c: Context) -> str | None:
             "device members are 'bar', 'rom' or 'msix', one per line; '}' alone on its line "
             f"ends the device{where}"
         )
-    if blocks and blocks[-1][1] == "for" and c.words[:1] and c.words[0] in DECLARATIONS:
-        return (
-            f"a 'for' body holds operations only: declare '{c.words[0]}' before the loop"
-            f" (opened on line {blocks[-1][0]})"
-        )
+    if c.words[:1] and c.words[0] in DECLARATIONS:
+        # The blocks open before this line: a `device` header here opens one of its own.
+        around = _open_blocks(c, c.line - 1)
+        if around and around[-1][1] == "for":
+            return (
+                f"a 'for' body holds operations only: declare '{c.words[0]}' before the loop"
+                f" (opened on line {around[-1][0]})"
+            )
     operators = {"PLUS", "STAR", "COMP_OP"} & c.expected
     if c.kind == "token" and "_NL" in c.expected and c.value[:1].isalnum() and operators:
         return f"two operands in a row: an operator (+, ==, and, …) is missing before '{c.value}'"
@@ -301,10 +304,11 @@ def unclosed_block(c: Context) -> tuple[int, str] | None:
     return line, "device" if kind == "device" else "'for' loop"
 
 
-def _open_blocks(c: Context) -> list[tuple[int, str]]:
-    """The blocks open at the error's line, outermost first: (header line, 'device' or 'for')."""
+def _open_blocks(c: Context, lines: int | None = None) -> list[tuple[int, str]]:
+    """The blocks open after the first `lines` lines (default: up to the error's line, that
+    line included), outermost first: (header line, 'device' or 'for')."""
     opened: list[tuple[int, str]] = []
-    for number, line in enumerate(_lines(c.text, c.line), start=1):
+    for number, line in enumerate(_lines(c.text, c.line if lines is None else lines), start=1):
         stripped = line.split("//", 1)[0].strip()
         if stripped.endswith("{") and stripped.split(maxsplit=1)[0] in ("device", "for"):
             opened.append((number, stripped.split(maxsplit=1)[0]))

@@ -88,10 +88,14 @@ class Interpreter:
 
     def _call(self, step: Call) -> tuple[str, str] | None:
         """Run a backend call: None, or the (id, message) of its output."""
-        try:
-            arguments, options = step.build(self.frame)
-        except CheckError as error:
-            return error.kind.value, error.message
+        build = step.build
+        if isinstance(build, tuple):
+            arguments, options = build
+        else:
+            try:
+                arguments, options = build(self.frame)
+            except CheckError as error:
+                return error.kind.value, error.message
         try:
             result = getattr(self.backend, step.method)(*arguments, **options)
         except VfioError as error:

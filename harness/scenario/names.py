@@ -30,6 +30,11 @@ class NameKind(enum.Enum):
     INTEGER = "integer"  # `let`
     VARIABLE = "loop variable"  # `for`, while its body runs
 
+    @property
+    def a(self) -> str:
+        """The kind with its article, as a message says it: "an integer", "a device"."""
+        return f"{'an' if self.value[0] in 'aeiou' else 'a'} {self.value}"
+
 
 @dataclass(frozen=True, slots=True)
 class Declared:
@@ -55,7 +60,7 @@ class Names:
         if previous is not None:
             raise fail(
                 ErrorId.SCENARIO_DUPLICATE_NAME,
-                f"'{name}' is already declared as a {previous.kind.value} at"
+                f"'{name}' is already declared as {previous.kind.a} at"
                 f" {previous.file}:{previous.line}",
             )
 
@@ -76,7 +81,7 @@ class Names:
         if entry.kind is not kind:
             raise fail(
                 ErrorId.SCENARIO_WRONG_KIND,
-                f"'{name}' is a {entry.kind.value}, not a {kind.value}",
+                f"'{name}' is {entry.kind.a}, not {kind.a}",
             )
         return name
 
@@ -148,7 +153,7 @@ class Names:
             if ref.attrs or ref.arg is not None:
                 raise fail(
                     ErrorId.SCENARIO_WRONG_KIND,
-                    f"'{ref.name}' is an {kind.value}; it has no attributes",
+                    f"'{ref.name}' is {kind.a}; it has no attributes",
                 )
             if kind is NameKind.INTEGER:
                 return evaluate.literal(entry.value)
@@ -156,7 +161,7 @@ class Names:
         if not ref.attrs:
             raise fail(
                 ErrorId.SCENARIO_WRONG_KIND,
-                f"'{ref.name}' is a {kind.value}, not a value; use one of its attributes",
+                f"'{ref.name}' is {kind.a}, not a value; use one of its attributes",
             )
         method, takes_arg, index = attributes.resolve(kind.value, ref.attrs)
         path = ".".join(ref.attrs)

@@ -14,17 +14,31 @@ from typing import Any
 
 from harness.scenario import nodes
 from harness.scenario.evaluate import Compiled, Frame
-from harness.scenario.fields import Value
+from harness.scenario.fields import Field, Value
 from harness.vfio.catalog import ErrorId
 
 Arguments = tuple[tuple[Any, ...], dict[str, Any]]  # a backend call's positional and keywords
 Build = Callable[[Frame], Arguments]
 
 
-def fixed(*args: Any) -> Build:
-    """The build of a call whose arguments are known when it is checked."""
-    arguments: Arguments = (args, {})
-    return lambda _frame: arguments
+def fixed(*args: Any) -> Arguments:
+    """The arguments of a call whose values are all known when it is checked."""
+    return args, {}
+
+
+def arguments(*parts: Any) -> Build | Arguments:
+    """A call's positional arguments: known now when no part is a `Field`, else a build that
+    evaluates each Field (and checks its value) when the call runs."""
+    for part in parts:  # (a loop: `any(...)` over a generator costs more on every statement)
+        if type(part) is Field:
+            break
+    else:
+        return parts, {}
+
+    def build(frame: Frame) -> Arguments:
+        return tuple([part.get(frame) if type(part) is Field else part for part in parts]), {}
+
+    return build
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +52,12 @@ class Expect:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One backend call at `line`: `build` evaluates its arguments (and checks their values)."""
+    """One backend call at `line`: its arguments, or a `build` that evaluates them (and checks
+    their values) each time the call runs."""
 
     line: int
     method: str
-    build: Build
+    build: Build | Arguments  # the arguments, or how to compute them when the call runs
     expect: Expect | None = None  # the `== EXPR` its result must equal
 
 

@@ -38,16 +38,17 @@ def _int(text: str, token: Token, offset: int = 0) -> int:
     return int_value(text)
 
 
-def _options(items: list[Any]) -> tuple[nodes.Written, ...]:
-    """The options of a statement as written: OPTION tokens as text, `key=(EXPR)` as Options.
+def _option(item: Token | nodes.Option) -> nodes.Written:
+    """One option as written: an OPTION token as its text, `key=(EXPR)` as an Option.
 
     A number in an option longer than a literal may be is a syntax error here, where the
     token's position is known.
     """
-    for item in items:
-        if isinstance(item, Token) and len(item) > MAX_LITERAL:
-            _check_length(item)
-    return tuple([item if isinstance(item, nodes.Option) else str(item) for item in items])
+    if isinstance(item, nodes.Option):
+        return item
+    if len(item) > MAX_LITERAL:
+        _check_length(item)
+    return str(item)
 
 
 def _check_length(token: Token) -> None:
@@ -62,11 +63,16 @@ def _check_length(token: Token) -> None:
         at += len(part) + 1
 
 
-def _split_check(items: list[Any]) -> tuple[list[Any], nodes.Expr | None]:
-    """Options and the trailing `== EXPR` (the only expression among them) of a statement."""
+def _options(items: list[Any]) -> tuple[nodes.Written, ...]:
+    """The options of a statement: its `options` list when it has one (the only item left)."""
+    return tuple(items[0]) if items else ()
+
+
+def _split_check(items: list[Any]) -> tuple[tuple[nodes.Written, ...], nodes.Expr | None]:
+    """The options and the trailing `== EXPR` (the only expression among them) of a statement."""
     if items and isinstance(items[-1], nodes.Expr):
-        return items[:-1], items[-1]
-    return items, None
+        return _options(items[:-1]), items[-1]
+    return _options(items), None
 
 
 class _Call:
@@ -130,18 +136,18 @@ class ScenarioTransformer(Transformer[Token, Any]):
 
     def unmap_stmt(self, c: list[Any]) -> nodes.Unmap:
         options, check = _split_check(c[2:])
-        return nodes.Unmap(c[0].line, str(c[1]), _options(options), check)
+        return nodes.Unmap(c[0].line, str(c[1]), options, check)
 
     def unmap_all_stmt(self, c: list[Any]) -> nodes.UnmapAll:
         options, check = _split_check(c[3:])
-        return nodes.UnmapAll(c[0].line, str(c[1]), _options(options), check)
+        return nodes.UnmapAll(c[0].line, str(c[1]), options, check)
 
     def alloc_stmt(self, c: list[Any]) -> nodes.Alloc:
         return nodes.Alloc(c[0].line, str(c[1]))
 
     def cfg_read_stmt(self, c: list[Any]) -> nodes.CfgRead:
         options, check = _split_check(c[4:])
-        return nodes.CfgRead(c[0].line, str(c[2]), c[3], _options(options), check)
+        return nodes.CfgRead(c[0].line, str(c[2]), c[3], options, check)
 
     def cfg_write_stmt(self, c: list[Any]) -> nodes.CfgWrite:
         return nodes.CfgWrite(c[0].line, str(c[2]), c[3], c[4], _options(c[5:]))
@@ -149,7 +155,7 @@ class ScenarioTransformer(Transformer[Token, Any]):
     def mmio_read_stmt(self, c: list[Any]) -> nodes.MmioRead:
         options, check = _split_check(c[5:])
         bar = _bar_name(c[3])
-        return nodes.MmioRead(c[0].line, str(c[2]), bar, c[4], _options(options), check)
+        return nodes.MmioRead(c[0].line, str(c[2]), bar, c[4], options, check)
 
     def mmio_write_stmt(self, c: list[Any]) -> nodes.MmioWrite:
         bar = _bar_name(c[3])
@@ -187,6 +193,13 @@ class ScenarioTransformer(Transformer[Token, Any]):
 
     def check(self, c: list[Any]) -> nodes.Expr:
         return c[1]  # type: ignore[no-any-return]
+
+    def options(self, c: list[Any]) -> list[nodes.Written]:
+        if len(c) == 1:
+            return [_option(c[0])]
+        written: list[nodes.Written] = c[0]
+        written.append(_option(c[1]))
+        return written
 
     def option_expr(self, c: list[Any]) -> nodes.Option:
         return nodes.Option(str(c[0])[:-1], c[1])

@@ -22,13 +22,14 @@ from collections.abc import Callable, Mapping
 from harness.scenario import nodes
 from harness.scenario.evaluate import Frame
 from harness.scenario.fields import Value, evaluated, fail, width
+from harness.vfio import config_space, mmio
 from harness.vfio.bars import WindowKind, window_error
 from harness.vfio.catalog import ErrorId, VfioError
 from harness.vfio.dma import address_width_error, limit_error, page_size_error
 
 CONTAINER_INTS = frozenset({"pgsize", "limit", "aw"})
-CFG_SIZES = (1, 2, 4)
-MMIO_SIZES = (1, 2, 4, 8)
+CFG_SIZES = config_space.ACCESS_SIZES  # the access sizes the bus has: the core's rules
+MMIO_SIZES = mmio.ACCESS_SIZES
 # The core's rule for each integer option of a container.
 _CONTAINER_RULES: dict[str, Callable[[int], VfioError | None]] = {
     "pgsize": page_size_error,

@@ -38,7 +38,7 @@ def align_up(value: int, align: int) -> int:
 
 
 def _check_u64(value: object, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     if not 0 <= value <= U64_MAX:
         raise ValueError(f"{what} {value:#x} is outside 0..0x{U64_MAX:x}")

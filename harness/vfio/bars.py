@@ -57,6 +57,20 @@ class WindowKind(enum.Enum):
     IO = "io"
 
 
+# Size limits of each kind of BAR (PCI 3.0 §6.2.5.1: 16 bytes of memory and 4 of I/O at least;
+# the largest sizes are above), and the window `alloc` places each kind in.
+_SIZE_LIMITS = {
+    BarKind.MEM32: (MIN_MEM_BAR, MAX_MEM32_BAR),
+    BarKind.MEM64: (MIN_MEM_BAR, MAX_MEM64_BAR),
+    BarKind.IO: (MIN_IO_BAR, MAX_IO_BAR),
+}
+_WINDOW_OF = {
+    BarKind.MEM32: WindowKind.MMIO32,
+    BarKind.MEM64: WindowKind.MMIO64,
+    BarKind.IO: WindowKind.IO,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Declared(Detail):
     """A rejected BAR or ROM declaration: its index (None for the ROM) and size."""
@@ -110,18 +124,17 @@ class BarSpec:
                 f"BAR {self.index}: an io BAR cannot be prefetchable",
                 Declared(self.index, self.size),
             )
-        where = f"BAR {self.index} ({self.kind.value})"
-        if not is_power_of_two(self.size):
-            raise _size_error(where, self.size, "is not a power of two", self.index)
-        minimum, maximum = {
-            BarKind.MEM32: (MIN_MEM_BAR, MAX_MEM32_BAR),
-            BarKind.MEM64: (MIN_MEM_BAR, MAX_MEM64_BAR),
-            BarKind.IO: (MIN_IO_BAR, MAX_IO_BAR),
-        }[self.kind]
-        if self.size < minimum:
-            raise _size_error(where, self.size, f"is below the minimum {minimum}", self.index)
-        if self.size > maximum:
-            raise _size_error(where, self.size, f"is above the maximum {maximum:#x}", self.index)
+        minimum, maximum = _SIZE_LIMITS[self.kind]
+        if not is_power_of_two(self.size) or not minimum <= self.size <= maximum:
+            rule = (
+                "is not a power of two"
+                if not is_power_of_two(self.size)
+                else f"is below the minimum {minimum}"
+                if self.size < minimum
+                else f"is above the maximum {maximum:#x}"
+            )
+            where = f"BAR {self.index} ({self.kind.value})"
+            raise _size_error(where, self.size, rule, self.index)
 
     @property
     def is_64bit(self) -> bool:
@@ -136,11 +149,7 @@ class BarSpec:
     @property
     def window(self) -> WindowKind:
         """The window `alloc` places it in."""
-        return {
-            BarKind.MEM32: WindowKind.MMIO32,
-            BarKind.MEM64: WindowKind.MMIO64,
-            BarKind.IO: WindowKind.IO,
-        }[self.kind]
+        return _WINDOW_OF[self.kind]
 
     @property
     def type_bits(self) -> int:
@@ -210,6 +219,11 @@ class Window:
     def range(self) -> Range:
         """The bytes of the window."""
         return Range.from_size(self.base, self.size)
+
+    @property
+    def last(self) -> int:
+        """The window's last byte."""
+        return self.base + self.size - 1
 
 
 DEFAULT_WINDOWS: Mapping[WindowKind, Window] = MappingProxyType(
@@ -328,7 +342,7 @@ class Windows:
             window = self._windows[member.window]
             address = align_up(max(cursor[member.window], window.base), member.size)
             last = address + member.size - 1
-            if last > window.range.last:
+            if last > window.last:
                 raise VfioError(
                     ErrorId.BAR_ALLOC_WINDOW_EXHAUSTED,
                     f"{member.region.name} ({member.size:#x} bytes) does not fit in window"

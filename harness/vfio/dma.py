@@ -211,17 +211,16 @@ class Container:
 
     # -- map -------------------------------------------------------------------------------
 
-    def _misaligned(self, error: ErrorId, call: str, **operands: int) -> VfioError | None:
-        """The misaligned error for the first operand that is not a multiple of the page size."""
-        for which, value in operands.items():
-            if value & (self.pgsize - 1):
-                return VfioError(
-                    error,
-                    f"{call} {which} {value:#x} is not a multiple of the page size"
-                    f" {self.pgsize:#x}",
-                    Misaligned(which, value, self.pgsize),
-                )
-        return None
+    def _misaligned(self, error: ErrorId, call: str, **operands: int) -> VfioError:
+        """The misaligned error for the first operand that is not a multiple of the page size
+        (the caller found that one is)."""
+        mask = self.pgsize - 1
+        which, value = next((name, v) for name, v in operands.items() if v & mask)
+        return VfioError(
+            error,
+            f"{call} {which} {value:#x} is not a multiple of the page size {self.pgsize:#x}",
+            Misaligned(which, value, self.pgsize),
+        )
 
     def map(self, iova: Iova, vaddr: Hva, size: int, perm: Perm = Perm.RW) -> Mapping:
         """`VFIO_IOMMU_MAP_DMA`: the checks of `vfio_dma_do_map`, in its order, then one entry.
@@ -254,11 +253,10 @@ class Container:
             raise VfioError(
                 ErrorId.DMA_MAP_NO_ACCESS, f"map at iova {first:#x} grants neither read nor write"
             )
-        misaligned = self._misaligned(
-            ErrorId.DMA_MAP_MISALIGNED, "map", iova=first, vaddr=vaddr.value, size=size
-        )
-        if misaligned is not None:
-            raise misaligned
+        if (first | vaddr.value | size) & (self.pgsize - 1):
+            raise self._misaligned(
+                ErrorId.DMA_MAP_MISALIGNED, "map", iova=first, vaddr=vaddr.value, size=size
+            )
         existing = self._maps.overlapping(first, last)
         if existing is not None:
             new = Range(first, last)
@@ -312,9 +310,8 @@ class Container:
         the last byte ending after it, EINVAL). Only then is anything removed. The unmap checks
         no IOVA range, so nothing here depends on `aw` or the reserved ranges.
         """
-        misaligned = self._misaligned(ErrorId.DMA_UNMAP_MISALIGNED, "unmap", iova=iova.value)
-        if misaligned is not None:
-            raise misaligned
+        if iova.value & (self.pgsize - 1):
+            raise self._misaligned(ErrorId.DMA_UNMAP_MISALIGNED, "unmap", iova=iova.value)
         if size == 0:
             raise VfioError(
                 ErrorId.DMA_UNMAP_SIZE_ZERO,
@@ -323,9 +320,8 @@ class Container:
             )
         if size < 0:
             raise ValueError(f"unmap size {size} is negative")
-        misaligned = self._misaligned(ErrorId.DMA_UNMAP_MISALIGNED, "unmap", size=size)
-        if misaligned is not None:
-            raise misaligned
+        if size & (self.pgsize - 1):
+            raise self._misaligned(ErrorId.DMA_UNMAP_MISALIGNED, "unmap", size=size)
         if iova.value + size - 1 > U64_MAX:
             raise VfioError(
                 ErrorId.DMA_UNMAP_OVERFLOW,

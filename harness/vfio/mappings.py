@@ -15,6 +15,7 @@ import enum
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from sortedcontainers import SortedKeyList
 
@@ -91,15 +92,12 @@ def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:
     return tuple(merged)
 
 
-def _start(mapping: Mapping) -> int:
-    return mapping.iova.value
-
-
 class MappingIndex:
     """Non-overlapping mappings in IOVA order (the caller keeps them from overlapping)."""
 
     def __init__(self) -> None:
-        self._maps: SortedKeyList = SortedKeyList(key=_start)
+        # The key is a mapping's first IOVA (a C getter: the key is taken on every insert).
+        self._maps: SortedKeyList = SortedKeyList(key=attrgetter("iova.value"))
 
     def __len__(self) -> int:
         return len(self._maps)

@@ -147,7 +147,7 @@ def test_no_qemu_outlives_the_serving_process(kernel_ready: None, end: object) -
 def test_the_handshake_names_methods_and_the_guest(kernel_ready: None) -> None:
     child, result = _serve()
     try:
-        assert "map" in result["methods"] and "translate" not in result["methods"]  # type: ignore[operator]
+        assert "map" in result["methods"] and "window" not in result["methods"]  # type: ignore[operator]
         info = result["info"]
         assert isinstance(info, dict) and set(info) == {"kernel", "iommu", "accel", "qemu"}
         assert child.stdin is not None and child.stdout is not None

@@ -169,10 +169,32 @@ def test_a_method_outside_the_scope_is_unsupported_as_missing(
     kernel_session: KernelSession,
 ) -> None:
     backend = kernel_session.fresh()
-    assert "translate" not in kernel_session.methods
+    assert "bar_gpa" not in kernel_session.methods  # the VMM's own state: VFIO holds none
     with pytest.raises(Unsupported) as caught:
-        backend.translate("c0", 0)
+        backend.bar_gpa("nic", 0)
     assert caught.value.missing
+
+
+@pytest.mark.parametrize("mode", ["v1", "v2"])
+def test_translate_gives_the_vaddr_of_the_mapping_the_kernel_holds(
+    kernel_session: KernelSession, mode: str
+) -> None:
+    backend = kernel_session.fresh()
+    backend.container("c0", mode=mode)  # type: ignore[arg-type]
+    backend.map("c0", 0x100000, 0x7F0000000000, 0x200000)
+    assert backend.translate("c0", 0x100000) == 0x7F0000000000
+    assert backend.translate("c0", 0x2FFFFF) == 0x7F00001FFFFF
+    # The kernel refuses an overlapping map: the vaddr stays the first map's.
+    _fail(lambda: backend.map("c0", 0x200000, 0x7F0000900000, 0x1000))
+    assert backend.translate("c0", 0x200000) == 0x7F0000100000
+    # Unmapped and mapped again elsewhere in memory: the new map's vaddr.
+    assert backend.unmap("c0", 0x100000, 0x200000) == 0x200000
+    unmapped = _fail(lambda: backend.translate("c0", 0x100000))
+    assert unmapped.id == "scenario.error:eval" and "holds no mapping" in unmapped.message
+    backend.map("c0", 0x100000, 0x7F0000800000, 0x1000)
+    assert backend.translate("c0", 0x100FFF) == 0x7F0000800FFF
+    unmapped = _fail(lambda: backend.translate("c0", 0x101000))
+    assert unmapped.id == "scenario.error:eval"
 
 
 def test_scattered_vaddrs_stay_backed_across_scenarios(kernel_session: KernelSession) -> None:

@@ -244,6 +244,17 @@ def test_a_failed_initialize_fails_the_next_scenario_then_a_new_child_is_tried(
     assert wait_gone(started_pids(tmp_path)) == []
 
 
+def test_an_initialize_answer_with_a_member_the_page_does_not_name_is_accepted(
+    tmp_path: Path,
+) -> None:
+    command = faulty_command("extra-member", "initialize", tmp_path, once=False)
+    with open_session(command, tmp_path) as session:
+        assert session.name == "model"
+        assert session.info == {"unknown initialize members (ignored)": "version"}
+        map_one(session.fresh())
+    assert wait_gone(started_pids(tmp_path)) == []
+
+
 def test_three_failed_initializes_in_a_row_stop_starting_children(tmp_path: Path) -> None:
     command = faulty_command("no-methods", "initialize", tmp_path, once=False)
     with open_session(command, tmp_path) as session:

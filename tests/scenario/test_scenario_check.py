@@ -231,3 +231,22 @@ def test_a_false_assert_quotes_its_text_and_both_sides() -> None:
     assert [o.message for o in result.outputs] == [
         "assertion is false: c0.mappings + 1 == 2 * 1 (1 == 2)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("let x = 1\ncontainer x\n", "'x' is already declared as an integer at c.vfio:5"),
+        ("let x = 1\nalloc x\n", "'x' is an integer, not a device"),
+        ("for v in 0..0 {\n    alloc v\n}\n", "'v' is a loop variable, not a device (v=0)"),
+        (
+            "for v in 0..0 {\n    assert v.size\n}\n",
+            "'v' is a loop variable; it has no attributes (v=0)",
+        ),
+        ("let x = 1\nassert x.size\n", "'x' is an integer; it has no attributes"),
+        ("alloc c0\n", "'c0' is a container, not a device"),
+    ],
+)
+def test_messages_name_each_kind_with_its_article(text: str, message: str) -> None:
+    result = execute([("c.vfio", HEADER + text)], FakeBackend())
+    assert [output.message for output in result.outputs] == [message]

@@ -279,6 +279,21 @@ def test_a_declaration_in_a_loop_body_is_named_with_the_loop_line() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "declaration",
+    ["container c1", "window io base=0x1000 size=4K", "device d 01:00.0 {", "let w = v"],
+)
+def test_every_declaration_in_a_loop_body_gets_the_loop_hint(declaration: str) -> None:
+    # A `device` header opens a block of its own: the hint still names the loop around it.
+    error = error_of(f"container c0\nfor v in 0..1 {{\n    {declaration}\n}}\n")
+    assert (error.line, error.column) == (3, 5)
+    keyword = declaration.split()[0]
+    assert error.hint == (
+        f"a 'for' body holds operations only: declare '{keyword}' before the loop"
+        " (opened on line 2)"
+    )
+
+
 def test_an_unclosed_loop_is_reported_at_its_opening_brace() -> None:
     error = error_of("container c0\nfor v in 0..1 {\n    irq d v\n")
     assert (error.line, error.column) == (2, 15)

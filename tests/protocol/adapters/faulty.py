@@ -5,6 +5,7 @@
 ACTION is one of: crash (exit 3 after a non-ASCII stderr line), signal (SIGKILL itself),
 garbage (a line that is not JSON), wrong-id, wrong-type, hang, not-found (-32601),
 unsupported (code 2), close-stdout, bad-protocol and no-methods (wrong `initialize` answers),
+extra-member (an `initialize` answer with a member the page does not name),
 few-methods (on initialize: lists five DMA methods only), errno (adds data.errno 17 to a
 declared failure), chatty (80 stderr lines, then exit 1), grandchild (starts a `sleep` in its
 group and answers normally), ok (never misbehaves).
@@ -92,6 +93,10 @@ def _misbehave(action: str, request: dict[str, Any], answer: bytes, pids: Path |
     if action == "bad-protocol":
         result = {"name": "faulty", "protocol": "vfio-harness/0", "methods": []}
         return _line({"jsonrpc": "2.0", "id": rid, "result": result})
+    if action == "extra-member":  # on initialize: a member the page does not name
+        message = json.loads(answer)
+        message["result"]["version"] = "1.2.0"
+        return _line(message)
     if action == "no-methods":
         return _line({"jsonrpc": "2.0", "id": rid, "result": {"name": "faulty"}})
     if action == "few-methods":  # on initialize: list only what a DMA-only adapter has
