@@ -26,11 +26,13 @@ needs it in every pass), an ExpectedOutput that saw its output in some passes on
 
 from __future__ import annotations
 
+import bisect
 import enum
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from annotations.annotation import Annotation, Kind, OutputId, ReadResult
+from annotations.annotation import Annotation, IssueRef, Kind, OutputId, ReadResult
 from annotations.forms import Form, parse_form
 from annotations.matcher import id_matches, in_force
 from annotations.outcome import Finding, FindingKind, Outcome
@@ -74,7 +76,9 @@ class LeftAlone:
 class FilePlan:
     """What bless does to one file: its changes, what it leaves alone, the new bytes.
 
-    `refused` says why the file is not rewritten at all (then `new == old`).
+    `refused` says why the file is not rewritten at all (then `new == old`). `inserted`
+    (line, count: lines put directly above that line) and `deleted` (lines removed) are the
+    edits by line numbers of the file as read, sorted, for `line_map`.
     """
 
     file: str
@@ -83,6 +87,8 @@ class FilePlan:
     changes: tuple[Change, ...] = ()
     left_alone: tuple[LeftAlone, ...] = ()
     refused: str | None = None
+    inserted: tuple[tuple[int, int], ...] = ()
+    deleted: tuple[int, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -96,6 +102,22 @@ class FilePlan:
         old, new = decode(self.old), decode(self.new)
         assert old is not None and new is not None
         return unified_diff(name or self.file, old[0], new[0])
+
+    def line_map(self) -> Callable[[int], int | None]:
+        """Where each line of the file as read stands in the new text (None: removed), so that
+        outputs can follow their lines."""
+        starts = [line for line, _ in self.inserted]
+        above = list(itertools.accumulate(count for _, count in self.inserted))
+        deleted = self.deleted
+
+        def new_line(line: int) -> int | None:
+            gone = bisect.bisect_left(deleted, line)
+            if gone < len(deleted) and deleted[gone] == line:
+                return None
+            count = bisect.bisect_right(starts, line)
+            return line + (above[count - 1] if count else 0) - gone
+
+        return new_line
 
 
 def never(_: str) -> bool:
@@ -130,8 +152,13 @@ def plan(
     )
 
 
-def remedy(finding: Finding, prefix: str = "//") -> str | None:
-    """What to do about a finding, in words (what bless does with `known_bugs`), or None."""
+def remedy(
+    finding: Finding, prefix: str = "//", *, link: Callable[[IssueRef], str] = str
+) -> str | None:
+    """What to do about a finding, in words (what bless does with `known_bugs`), or None.
+
+    `link` writes an issue link as the reader wants to see it (by default as annotated).
+    """
     annotation = finding.annotation
     if finding.kind is FindingKind.ADDITIONAL_OUTPUT and finding.output is not None:
         if finding.output.line is None:
@@ -142,17 +169,18 @@ def remedy(finding: Finding, prefix: str = "//") -> str | None:
     written = f"`{render(annotation, prefix)}` (line {annotation.line})"
     if finding.kind is FindingKind.EXPECTED_BUT_MISSING:
         return f"remove {written}" if not _partly_seen(finding) else None
+    issue = link(annotation.issue) if annotation.issue is not None else "?"
     if finding.kind is FindingKind.UNEXPECTED_BUT_MISSING:
-        return f"the known bug {annotation.issue} looks fixed: remove {written}"
+        return f"the known bug {issue} looks fixed: remove {written}"
     if finding.kind is FindingKind.MISSING_BUT_PRESENT:
         if finding.fallback is not None:
             beside = render_body(finding.fallback)
             return (
-                f"the known bug {annotation.issue} looks fixed: remove {written}; the {beside} "
+                f"the known bug {issue} looks fixed: remove {written}; the {beside} "
                 "beside it accepts the output"
             )
         return (
-            f"the known bug {annotation.issue} looks fixed: replace {written} with "
+            f"the known bug {issue} looks fixed: replace {written} with "
             f"`{prefix}:: {render_body(_expected_for(annotation))}`"
         )
     return None
@@ -282,7 +310,13 @@ class _FilePlanner:
             return FilePlan(self.file, self.data, self.data, (), tuple(self.left))
         lines.apply(self.edits)
         changes = tuple(sorted(self.changes, key=lambda change: change.line))
-        return FilePlan(self.file, self.data, encode(lines.text(), bom), changes, tuple(self.left))
+        inserted = sorted((e.line, len(e.contents)) for e in self.edits if isinstance(e, Insert))
+        deleted = sorted(e.line for e in self.edits if isinstance(e, Delete))
+        new = encode(lines.text(), bom)
+        left = tuple(self.left)
+        return FilePlan(
+            self.file, self.data, new, changes, left, None, tuple(inserted), tuple(deleted)
+        )
 
     def _shadowed_missing(
         self, findings: list[Finding], annotations: list[Annotation]

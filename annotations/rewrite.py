@@ -8,7 +8,10 @@ keep a UTF-8 byte order mark and the final newline exactly as found.
 `write_atomically` writes new bytes to a temporary file in the file's own folder, flushes it to
 disk, gives it the file's permission bits and renames it over the file, so a reader sees the
 old file or the new one, never a mix; it first checks that the file still holds the bytes the
-edits were computed from, and writes nothing when it does not. `unified_diff` shows a change.
+edits were computed from, and writes nothing when it does not. Then it flushes the folder, so
+that the rename itself survives a crash; a caller writing many files can instead collect the
+folders (`sync_folder=False`, `WriteResult.folder`) and flush each once with `sync_folders`:
+until then a crash leaves the old file, whole. `unified_diff` shows a change.
 """
 
 from __future__ import annotations
@@ -133,10 +136,14 @@ class WriteResult:
 
     status: Written
     detail: str = ""
+    folder: str = ""  # the folder the file was renamed in (WRITTEN only)
 
 
-def write_atomically(path: str | os.PathLike[str], old: bytes, new: bytes) -> WriteResult:
-    """Replace the file's bytes `old` with `new` atomically, keeping its permission bits."""
+def write_atomically(
+    path: str | os.PathLike[str], old: bytes, new: bytes, *, sync_folder: bool = True
+) -> WriteResult:
+    """Replace the file's bytes `old` with `new` atomically, keeping its permission bits (and
+    flush its folder, unless `sync_folder` is False: see `sync_folders`)."""
     target = os.path.realpath(path)  # through a symbolic link: edit the file it names
     try:
         with open(target, "rb") as handle:
@@ -161,8 +168,15 @@ def write_atomically(path: str | os.PathLike[str], old: bytes, new: bytes) -> Wr
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         return WriteResult(Written.FAILED, error.strerror or str(error))
-    _sync_folder(folder)
-    return WriteResult(Written.WRITTEN)
+    if sync_folder:
+        _sync_folder(folder)
+    return WriteResult(Written.WRITTEN, folder=folder)
+
+
+def sync_folders(folders: Iterable[str]) -> None:
+    """Flush each folder once, making the renames `write_atomically` did in it durable."""
+    for folder in sorted(set(folders)):
+        _sync_folder(folder)
 
 
 def _sync_folder(folder: str) -> None:

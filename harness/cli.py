@@ -1,4 +1,4 @@
-"""The command line: `python -m harness run PATH...`, `ids`, `serve` and `diff`.
+"""The command line: `python -m harness run PATH...`, `bless PATH...`, `ids`, `serve`, `diff`.
 
 `run` finds `.vfio` files under each PATH (a file or a folder), groups them into scenarios
 (`harness.discovery.group`), opens the backend once (`harness.sessions.open_backend`), runs each
@@ -6,9 +6,12 @@ scenario and prints its line as soon as it has run, then a code frame for each f
 summary. `-x`/`--exitfirst` stops after the first failed scenario; Ctrl-C stops the run, still
 printing what ran. The backend is closed on every exit path. Exit status: 0 when nothing failed
 (known bugs, ignored and skipped scenarios are not failures), 1 when a scenario failed, 2 for a
-usage error (a bad path, option or backend), 130 when interrupted. `ids` prints the error
-catalog, one id per line with its description. `serve` serves the core model over the
-`vfio-harness/1` protocol on stdin and stdout. Output is plain text when stdout is not a
+usage error (a bad path, option or backend), 130 when interrupted. `bless` runs the same
+scenarios and rewrites their annotations to accept what they do now (`harness.bless`): a
+line per file it changed or left alone, as each scenario ends, then a summary; `--dry-run`
+shows the edits as a unified diff and `--check` fails when anything would change. `ids`
+prints the error catalog, one id per line with its description. `serve` serves the core model
+over the `vfio-harness/1` protocol on stdin and stdout. Output is plain text when stdout is not a
 terminal or `NO_COLOR` is set (rich's Console decides), and ASCII when stdout cannot encode more.
 The usage line names the program as it was started: `vfio-harness` or `python -m harness`.
 `diff --against SPEC` compares a backend with the model on generated scenarios and writes one
@@ -21,11 +24,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness import render
 from harness.backend import AbortKind, BackendSession
+from harness.bless import BlessOptions, Folders, Mode, bless_scenario
+from harness.bless_report import BlessReport
 from harness.discovery import SUFFIX, Scenario, group, relative, scenario_root
 from harness.errors import HintedError
 from harness.options import OptionError, RunOptions, parse_defines
@@ -56,20 +62,12 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run scenarios (files or folders)")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    run.add_argument(
-        "--backend", metavar="SPEC", help="model (default), package.module:Class or exec:COMMAND"
-    )
-    run.add_argument(
-        "-D",
-        dest="defines",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)",
-    )
+    _scenario_arguments(run)
     run.add_argument(
         "-x", "--exitfirst", action="store_true", help="stop after the first failed scenario"
+    )
+    _bless_arguments(
+        commands.add_parser("bless", help="rewrite annotations to accept what scenarios do now")
     )
     commands.add_parser("ids", help="print the error catalog")
     commands.add_parser(
@@ -82,6 +80,45 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     )
     _diff_arguments(commands.add_parser("diff", help="compare a backend with the model"))
     return parser
+
+
+def _scenario_arguments(command: argparse.ArgumentParser) -> None:
+    """The paths, `--backend` and `-D` of the commands that run scenarios."""
+    command.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    command.add_argument(
+        "--backend", metavar="SPEC", help="model (default), package.module:Class or exec:COMMAND"
+    )
+    _define_argument(command, "a run option, as for pytest -D (e.g. vfio:pgsize=64K, issueUrl=...)")
+
+
+def _define_argument(command: argparse.ArgumentParser, text: str) -> None:
+    """`-D KEY=VALUE`, repeatable, into `defines`."""
+    command.add_argument(
+        "-D", dest="defines", action="append", default=[], metavar="KEY=VALUE", help=text
+    )
+
+
+def _bless_arguments(bless: argparse.ArgumentParser) -> None:
+    """`bless`: run scenarios, then add and remove annotations so that they pass."""
+    bless.description = (
+        "Run scenarios and rewrite their //:: annotations to accept what they do now: add an"
+        " ExpectedOutput for each output none accepts, remove each ExpectedOutput that saw no"
+        " output. Known-bug annotations are left alone unless --bless-known-bugs is given."
+    )
+    _scenario_arguments(bless)
+    bless.add_argument(
+        "--dry-run", action="store_true", help="print the edits as a unified diff; write nothing"
+    )
+    bless.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when anything would change (for CI)",
+    )
+    bless.add_argument(
+        "--bless-known-bugs",
+        action="store_true",
+        help="also remove stale UnexpectedOutput and turn stale MissingOutput into ExpectedOutput",
+    )
 
 
 def _diff_arguments(diff: argparse.ArgumentParser) -> None:
@@ -116,14 +153,7 @@ def _diff_arguments(diff: argparse.ArgumentParser) -> None:
     diff.add_argument(
         "--max-ops", type=int, default=24, metavar="N", help="operations per program (24)"
     )
-    diff.add_argument(
-        "-D",
-        dest="defines",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a run option for both backends, as for run (e.g. vfio:pgsize=64K)",
-    )
+    _define_argument(diff, "a run option for both backends, as for run (e.g. vfio:pgsize=64K)")
 
 
 def collect(paths: Sequence[Path], options: RunOptions) -> list[Scenario]:
@@ -164,26 +194,75 @@ def _complete_groups(scenarios: list[Scenario]) -> list[Scenario]:
     return complete
 
 
-def run_command(args: argparse.Namespace, out: render.Out) -> int:
-    """`run`: the report on `out`, and the exit status."""
+def _prepare(args: argparse.Namespace) -> tuple[RunOptions, list[Scenario], str]:
+    """The options, the scenarios and the backend spec of a command that runs scenarios."""
     try:
         options = parse_defines(args.defines)
     except OptionError as error:
         raise UsageError(str(error)) from None
+    if args.backend:  # --backend overrides -D backend=
+        options = replace(options, backend=args.backend)
     scenarios = _complete_groups(collect(args.paths, options))
     if not scenarios:
         raise UsageError("no scenarios found", f"scenario files end in {SUFFIX}")
-    spec = args.backend or options.backend
+    return options, scenarios, options.backend
+
+
+def _open(spec: str, options: RunOptions) -> BackendSession:
     try:
-        session = open_backend(spec, options.defaults, options)
+        return open_backend(spec, options.defaults, options)
     except BackendError as error:
         raise UsageError(f"backend {spec!r}: {error.message}", error.hint) from None
+
+
+def run_command(args: argparse.Namespace, out: render.Out) -> int:
+    """`run`: the report on `out`, and the exit status."""
+    options, scenarios, spec = _prepare(args)
+    session = _open(spec, options)
     try:
         return run_all(
             scenarios, session, options, out, exitfirst=args.exitfirst, conformance=spec != MODEL
         )
     finally:
         session.close()
+
+
+def bless_command(args: argparse.Namespace, out: render.Out) -> int:
+    """`bless`: bless each scenario, a line per file it changed or left alone as each ends, the
+    diffs for `--dry-run`, then a summary. Exit 1 when, blessed, a scenario still fails, or
+    with `--check` when a file would change; 130 when interrupted."""
+    options, scenarios, spec = _prepare(args)
+    mode = Mode.CHECK if args.check else Mode.DRY_RUN if args.dry_run else Mode.WRITE
+    blessing = BlessOptions(mode, known_bugs=args.bless_known_bugs)
+    report = BlessReport(mode, blessing.known_bugs, "--bless-known-bugs")
+    session = _open(spec, options)
+    folders = Folders()
+    stopped = None
+    try:
+        for scenario in scenarios:
+            blessed = bless_scenario(
+                scenario, session, strict=options.strict, options=blessing, folders=folders
+            )
+            if args.dry_run:
+                for file in blessed.files:
+                    if file.edited and file.plan is not None:
+                        out.file.write(file.plan.diff(file.file))
+            for line in report.add(blessed, unsupported_fails=options.unsupported_fails):
+                out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+            if blessed.before.fatal:
+                stopped = "stopped: the backend can run no further scenario"
+                break
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        session.close()
+        folders.sync()
+    for line in (*report.hints(), report.summary(), *([stopped] if stopped else [])):
+        out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+    if stopped == "interrupted":
+        return EXIT_INTERRUPTED
+    would_change = mode is Mode.CHECK and report.edited > 0
+    return EXIT_FAILED if would_change or report.failed or stopped else EXIT_OK
 
 
 def run_all(
@@ -221,6 +300,8 @@ def run_all(
     out.print(render.failure_details(failed, options.issue_url), crop=False)
     out.print()
     if conformance:
+        # A process backend that never started has no project name: name it by its spec.
+        report.backend = session.name or options.backend
         for line in report.lines():
             out.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
     out.print(render.Summary(tuple(statuses), stopped), crop=False)
@@ -279,6 +360,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             return ids_command(out)
         if args.command == "diff":
             return _diff(args, out)
+        if args.command == "bless":
+            return bless_command(args, out)
         if args.command == "serve":
             from harness.protocol.model_server import main as serve_model
 

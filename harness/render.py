@@ -30,8 +30,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.syntax import Syntax
 from rich.text import Text
 
-from annotations import render as render_annotation
-from annotations.annotation import Annotation, Kind
+from annotations.annotation import Kind
+from annotations.bless import remedy
 from annotations.outcome import Finding, FindingKind
 from harness.backend import Abort, AbortKind
 from harness.runner import RunResult, Status
@@ -228,50 +228,26 @@ class FindingView:
     source: Source | None
     issue_url: str | None = None
     syntax: ScenarioSyntaxError | None = None
-    beside: tuple[Annotation, ...] = ()  # the scenario's annotations (for stale advice)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         where, label, message, hint = finding_line(self.finding, self.syntax)
         yield _header(where, label, message)
         if hint:
             yield _plain(f"hint: {hint}", "cyan")
-        advice = stale_advice(self.finding, self.issue_url, self.beside)
+        advice = stale_advice(self.finding, self.issue_url)
         if advice is not None:
             yield _plain(advice, "yellow")
         if self.source is not None and self.finding.line is not None:
             yield CodeFrame(self.source, self.finding.line)
 
 
-def stale_advice(
-    finding: Finding, template: str | None, beside: Sequence[Annotation] = ()
-) -> str | None:
-    """For a stale known bug: which issue looks fixed, and how to update its annotation.
-
-    An UnexpectedOutput whose output no longer occurs is removed; a MissingOutput whose output
-    now occurs becomes an ExpectedOutput of the same id (removing it would leave the output
-    unexpected), unless that ExpectedOutput already stands on the same target (`beside`): then
-    it is removed.
-    """
+def stale_advice(finding: Finding, template: str | None) -> str | None:
+    """For a stale known bug: which issue looks fixed, and how to update its annotation, in
+    the engine's words (`annotations.bless.remedy`: what bless does with its known-bug rules),
+    the issue link through the `issueUrl` template."""
     if finding.kind not in (FindingKind.UNEXPECTED_BUT_MISSING, FindingKind.MISSING_BUT_PRESENT):
         return None
-    annotation = finding.annotation
-    if annotation is None or annotation.issue is None:
-        return None
-    head = f"stale known bug: {issue_link(annotation.issue, template)} looks fixed; "
-    written = f"`{render_annotation(annotation)}` at {annotation.file}:{annotation.line}"
-    if finding.kind is FindingKind.UNEXPECTED_BUT_MISSING:
-        return f"{head}remove {written}"
-    kind = Kind.EXPECTED_FILE if annotation.kind is Kind.MISSING_FILE else Kind.EXPECTED
-    if any(
-        other.kind is kind
-        and other.output_id == annotation.output_id
-        and (other.file, other.target) == (annotation.file, annotation.target)
-        for other in beside
-    ):
-        return f"{head}remove {written}"
-    expected = Annotation(kind, annotation.file, annotation.line, annotation.target,
-                          annotation.output_id)
-    return f"{head}replace {written} with `{render_annotation(expected)}`"
+    return remedy(finding, link=lambda issue: issue_link(issue, template))
 
 
 def abort_line(abort: Abort, backend: str) -> tuple[str, str, str]:
@@ -319,7 +295,6 @@ class FailureReport:
             yield AbortView(result.abort, result.backend, sources.get(result.abort.file))
             return
         syntax = {(e.file, e.line): e for e in result.syntax_errors}
-        annotations = result.read.annotations
         for kind, title in _GROUPS:
             group = [f for f in result.outcome.findings if f.kind is kind]
             if not group:
@@ -329,9 +304,7 @@ class FailureReport:
                 error = None
                 if finding.output is not None and finding.output.id == _PARSER_ERROR:
                     error = syntax.get((finding.file, finding.line or 0))
-                yield FindingView(
-                    finding, sources.get(finding.file), self.issue_url, error, annotations
-                )
+                yield FindingView(finding, sources.get(finding.file), self.issue_url, error)
 
 
 def skipped_note(skipped: Sequence[str]) -> str:

@@ -15,13 +15,17 @@ run; the other files run as if it were absent. The rest is the scenario language
 a file with a syntax error, and every file after it, does not run: the findings of their
 annotations say so). A file without a statement gets an `EmptyScenario` finding (a warning
 under `strict=false`), as the other checks that go beyond Silver.
+
+`rematch(result, texts)` matches a finished run's outputs against other texts of its files
+(what bless has made of them), without running anything again.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from annotations import ignored_files, match
 from annotations.annotation import Output, ReadResult
@@ -35,12 +39,13 @@ from harness.backend import (
     Unsupported,
 )
 from harness.discovery import Scenario
-from harness.scenario import Execution, FileRun, ScenarioSyntaxError, execute
+from harness.scenario import FileRun, ScenarioSyntaxError, execute
 from harness.sessions import MODEL, BackendError, open_backend
-from harness.sources import Sources, empty_file, read_sources
+from harness.sources import Sources, empty_file, read_annotations, read_sources
 from harness.tags import SUITE_PROJECT
 
 _NOT_OCCURRED = (FindingKind.EXPECTED_BUT_MISSING, FindingKind.UNEXPECTED_BUT_MISSING)
+
 
 class Status(enum.Enum):
     """How a scenario ended, as the reports count it (a known bug and a skip are no failure)."""
@@ -75,7 +80,14 @@ class RunResult:
     backend: str = MODEL  # the backend's project name, for messages
     skipped: tuple[str, ...] = ()
     fatal: bool = False  # the backend cannot run any further scenario: stop the run
+    strict: bool = True  # as the outcome was matched
+    # How many times each line in a loop ran (absent: once), as `annotations.match` takes it.
+    runs: Mapping[tuple[str, int], int] = field(default_factory=dict)
 
+    @property
+    def projects(self) -> tuple[str, str]:
+        """The projects in force for this run: the backend's and the suite's."""
+        return (self.backend, SUITE_PROJECT)
 
     def status(self, *, unsupported_fails: bool = False) -> Status:
         """The scenario's end; a call the backend cannot run fails it when `unsupported_fails`."""
@@ -116,14 +128,15 @@ def run_scenario(
     if sources.unreadable:
         outcome = Outcome(Verdict.FAILED, sources.unreadable)
         return RunResult(scenario, (), ReadResult(tuple(texts)), outcome, texts)
-    projects = (session.name, SUITE_PROJECT)
     # An ignored file is not run (it may crash the system under test); the others run in
     # order on the shared state, as if the ignored files were absent.
-    skipped = ignored_files(read, projects)
+    base = RunResult(
+        scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name, strict=strict
+    )
+    skipped = ignored_files(read, base.projects)
     to_run = {file: text for file, text in texts.items() if file not in skipped}
-    base = RunResult(scenario, (), read, Outcome(Verdict.FAILED), texts, backend=session.name)
     if not to_run:
-        return replace(base, outcome=match((), read, projects, strict=strict), skipped=skipped)
+        return replace(base, outcome=match((), read, base.projects, strict=strict), skipped=skipped)
     try:
         system = session.fresh()
     except KeyboardInterrupt:
@@ -139,14 +152,28 @@ def run_scenario(
         syntax_errors=execution.syntax_errors,
         files=execution.files,
         skipped=skipped,
+        runs=execution.runs,
     )
     if execution.abort is not None:
         # The scenario did not finish: its outputs are kept for the report, not matched.
         return replace(done, abort=execution.abort)
-    empty = tuple(empty_file(file, texts[file]) for file in execution.empty)
+    return _matched(done, read)
+
+
+def rematch(result: RunResult, texts: Mapping[str, str]) -> RunResult:
+    """A finished, unaborted run's outputs matched against new texts of its files (each file
+    absent from `texts` keeps its own), with their annotations read afresh."""
+    assert result.abort is None, "an aborted run's outputs are not matched"
+    merged = {**result.texts, **texts}
+    return _matched(replace(result, texts=merged), read_annotations(merged))
+
+
+def _matched(done: RunResult, read: ReadResult) -> RunResult:
+    """`done` with `read` (plus the empty files' findings) and the matcher's outcome."""
+    empty = tuple(empty_file(run.file, done.texts[run.file]) for run in done.files if run.empty)
     read = replace(read, diagnostics=read.diagnostics + empty)
-    outcome = match(execution.outputs, read, projects, strict=strict, runs=execution.runs)
-    return replace(done, read=read, outcome=_label_not_run(outcome, execution))
+    outcome = match(done.outputs, read, done.projects, strict=done.strict, runs=done.runs)
+    return replace(done, read=read, outcome=_label_not_run(outcome, done))
 
 
 def _no_start(error: BaseException, session: BackendSession, scenario: Scenario) -> Abort:
@@ -162,12 +189,12 @@ def _no_start(error: BaseException, session: BackendSession, scenario: Scenario)
     return Abort(AbortKind.CRASH, first, 0, "", message)
 
 
-def _label_not_run(outcome: Outcome, execution: Execution) -> Outcome:
+def _label_not_run(outcome: Outcome, done: RunResult) -> Outcome:
     """Findings of annotations in files that never ran say so, rather than "did not occur"."""
-    not_run = set(execution.not_run)
-    if not not_run or not execution.syntax_errors:
+    not_run = {run.file for run in done.files if not run.ran}
+    if not not_run or not done.syntax_errors:
         return outcome
-    stop = execution.syntax_errors[0]
+    stop = done.syntax_errors[0]
     reason = f"{stop.file}:{stop.line} has a syntax error"
     labelled = []
     for finding in outcome.findings:

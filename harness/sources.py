@@ -12,7 +12,10 @@ before anything reads the text, so that the parser and the annotation reader see
 lines and columns. Bytes that are not UTF-8 make the file's `NotUtf8` record (the run reports it
 as the file's syntax error) at the line and column, in characters, of the first bad byte; the
 text is still kept, bad bytes replaced by U+FFFD, so that annotations can be read and code frames
-shown. A file that cannot be read at all is an UNREADABLE finding.
+shown. A file that cannot be read at all is an UNREADABLE finding. The bytes each file held when
+it was read are kept beside its text (`Sources.data`): bless computes its edits from them, keeps
+the file's encoding, byte order mark and line endings, and writes only if the file still holds
+them.
 
 `empty_file` is the diagnostic of a file without a statement (the scenario language says which
 files those are; the runner adds it).
@@ -21,6 +24,7 @@ files those are; the runner adds it).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +55,7 @@ class Sources:
     """The files of one scenario as read: texts by file name (`str(path)`), in run order."""
 
     texts: dict[str, str]  # the readable files only
+    data: dict[str, bytes]  # the same files' bytes, exactly as read
     unreadable: tuple[Finding, ...]  # one UNREADABLE finding per file that cannot be read
     not_utf8: dict[str, NotUtf8]  # file -> where its bytes stop being UTF-8
     read: ReadResult  # the annotations of the readable files
@@ -90,9 +95,20 @@ def known_ids() -> frozenset[str]:
 
 def read_sources(scenario: Scenario) -> Sources:
     """Read a scenario's files and their annotations; never raises for a file it cannot read."""
-    texts, unreadable, not_utf8 = _read(scenario)
-    read = read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
-    return Sources(texts, unreadable, not_utf8, read)
+    data, unreadable = _read(scenario)
+    texts: dict[str, str] = {}
+    not_utf8: dict[str, NotUtf8] = {}
+    for file, content in data.items():
+        texts[file], problem = decode(content, file)
+        if problem is not None:
+            not_utf8[file] = problem
+    return Sources(texts, data, unreadable, not_utf8, read_annotations(texts))
+
+
+def read_annotations(texts: Mapping[str, str]) -> ReadResult:
+    """The annotations of a scenario's texts, as a run reads them (prefix `//`, ids checked
+    against the catalog)."""
+    return read_texts(list(texts.items()), prefix=PREFIX, catalog=known_ids())
 
 
 class LinkMemo(Protocol):
@@ -143,26 +159,20 @@ def file_links(data: bytes, file: str) -> tuple[Annotation, ...]:
     return tuple(a for a in read.annotations if a.issue is not None)
 
 
-def _read(scenario: Scenario) -> tuple[dict[str, str], tuple[Finding, ...], dict[str, NotUtf8]]:
-    """The texts of the files that can be read, an UNREADABLE finding for each other, and
-    where the bytes of a file stop being UTF-8."""
-    texts: dict[str, str] = {}
+def _read(scenario: Scenario) -> tuple[dict[str, bytes], tuple[Finding, ...]]:
+    """The bytes of the files that can be read, and an UNREADABLE finding for each other."""
+    data: dict[str, bytes] = {}
     unreadable: list[Finding] = []
-    not_utf8: dict[str, NotUtf8] = {}
     for path in scenario.files:
         file = str(path)
         try:
-            data = path.read_bytes()
+            data[file] = path.read_bytes()
         except OSError as error:
             reason = error.strerror or error
             unreadable.append(
                 Finding(FindingKind.UNREADABLE, file, None, None, f"cannot read {file}: {reason}")
             )
-            continue
-        texts[file], problem = decode(data, file)
-        if problem is not None:
-            not_utf8[file] = problem
-    return texts, tuple(unreadable), not_utf8
+    return data, tuple(unreadable)
 
 
 def empty_file(file: str, text: str = "") -> Diagnostic:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -413,3 +414,13 @@ def test_a_fatal_backend_fault_stops_the_run(
     assert lines[-1] == (
         "2 passed, 1 failed (stopped: the backend can run no further scenario)"
     )
+
+
+def test_run_names_a_backend_that_never_started_by_its_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write(tmp_path / "scenarios", {"a.vfio": PASSING})
+    spec = f"exec:{shlex.join([sys.executable, '-c', 'import sys; sys.exit(3)'])}"
+    assert main(["run", str(root), "--backend", spec]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert f"Conformance of backend {spec} (scenarios per area):" in lines

@@ -7,9 +7,10 @@ from pathlib import Path
 from rich.syntax import Syntax
 
 from annotations.annotation import Annotation, IssueRef, Kind, Output, OutputId, ReadResult
+from annotations.bless import remedy
 from annotations.outcome import Finding, FindingKind, Outcome, Verdict
 from harness.discovery import Scenario
-from harness.render import CodeFrame, Source, console, failure_report
+from harness.render import CodeFrame, Source, console, failure_report, stale_advice
 from harness.runner import RunResult
 from harness.tags import issue_link
 
@@ -68,9 +69,8 @@ def test_failure_report_groups_findings_with_code_frames() -> None:
         "  4 map c0 iova=0 vaddr=0 size=0\n"
         "Unexpected output but missing (known bug looks fixed):\n"
         "scenarios/dma/x.vfio:6: dma.map.failed:no.access — the known bug did not occur\n"
-        "stale known bug: /model/issue/4/ looks fixed; remove "
-        "`//:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)` "
-        "at scenarios/dma/x.vfio:5\n"
+        "the known bug /model/issue/4/ looks fixed: remove "
+        "`//:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)` (line 5)\n"
         "  5 //:: UnexpectedOutput(dma.map.failed:no.access, /model/issue/4/)\n"
         "❱ 6 map c0 iova=0x1000 vaddr=0 size=4K perm=r\n"
     )
@@ -78,7 +78,17 @@ def test_failure_report_groups_findings_with_code_frames() -> None:
 
 def test_stale_advice_uses_the_issue_url_template() -> None:
     text = failure_report(result(FINDINGS[:1]), issue_url="https://bugs.example/{project}/{issue}")
-    assert "stale known bug: https://bugs.example/model/4 looks fixed; remove" in text
+    assert "the known bug https://bugs.example/model/4 looks fixed: remove" in text
+
+
+def test_stale_advice_is_the_engines_remedy_for_stale_known_bugs_only() -> None:
+    # One place words the fix: the bless engine (what bless does with its known-bug rules).
+    for finding in FINDINGS:
+        advice = stale_advice(finding, None)
+        if finding.kind in (FindingKind.UNEXPECTED_BUT_MISSING, FindingKind.MISSING_BUT_PRESENT):
+            assert advice == remedy(finding)
+        else:
+            assert advice is None
 
 
 def test_unreadable_and_annotation_errors_without_lines_have_no_frame() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from annotations.kinds import DiagnosticKind
 from annotations.outcome import FindingKind, Verdict
 from harness.discovery import Scenario
-from harness.runner import run_scenario
+from harness.runner import rematch, run_scenario
 from harness.sources import decode, read_sources
 
 ZERO_SIZE = """container c0
@@ -65,3 +65,38 @@ def test_a_file_not_utf8_in_the_sources_is_the_runs_syntax_error(tmp_path: Path)
     result = run_scenario(scenario, sources=read_sources(scenario))
     assert [(o.id, o.line) for o in result.outputs] == [("parser.error", 2)]
     assert result.syntax_errors[0].column == 5
+
+
+def test_sources_keep_each_files_bytes_exactly_as_read(tmp_path: Path) -> None:
+    # Bless computes its edits from these bytes and writes only if the file still holds them:
+    # the byte order mark, CRLF endings and bytes that are not UTF-8 are all kept.
+    files = {
+        "g_file1.vfio": b"\xef\xbb\xbfcontainer c0\r\nmap c0 iova=0 vaddr=0 size=0\r\n",
+        "g_file2.vfio": b"map \xff c0",
+    }
+    paths = []
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    sources = read_sources(Scenario("g", tuple(paths), tmp_path))
+    assert sources.data == {str(tmp_path / name): data for name, data in files.items()}
+    assert sources.texts[str(paths[0])] == "container c0\r\nmap c0 iova=0 vaddr=0 size=0\r\n"
+    assert list(sources.not_utf8) == [str(paths[1])]
+
+
+def test_rematch_judges_the_same_outputs_against_new_texts_without_running_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.vfio"
+    path.write_text(ZERO_SIZE, encoding="utf-8")
+    result = run_scenario(Scenario("a", (path,), tmp_path))
+    assert result.outcome.verdict is Verdict.PASSED
+    # The same lines, the annotation now a plain comment (rematch does not move outputs).
+    unannotated = ZERO_SIZE.replace("//:: ExpectedOutput(dma.map.failed:size.zero)", "// none")
+    again = rematch(result, {str(path): unannotated})
+    assert again.outputs == result.outputs  # not run again: the outputs as they were
+    assert again.texts[str(path)] == unannotated
+    assert [(f.kind, f.line) for f in again.outcome.findings] == [
+        (FindingKind.ADDITIONAL_OUTPUT, 3)
+    ]
+    assert path.read_text(encoding="utf-8") == ZERO_SIZE

@@ -22,6 +22,7 @@ import pytest
 from harness.backend import BackendSession
 from harness.discovery import Scenario
 from harness.pytest_plugin import junit, outcomes
+from harness.pytest_plugin.bless import BLESS
 from harness.pytest_plugin.context import RunContext
 from harness.tags import Tags
 
@@ -75,11 +76,23 @@ class ScenarioItem(pytest.Item):
         from harness.runner import run_scenario
 
         context = self.config.stash[CONTEXT]
-        result = run_scenario(
-            context.for_runner(self.scenario),
-            session=self.config.stash[SESSION],
-            strict=context.options.strict,
-        )
+        scenario = context.for_runner(self.scenario)
+        session = self.config.stash[SESSION]
+        blessing = self.config.stash.get(BLESS, None)
+        if blessing is None:
+            result = run_scenario(scenario, session=session, strict=context.options.strict)
+        else:
+            # Outcomes as with the blessed files (as they would be, for a dry run or a check).
+            blessed = blessing.bless(
+                scenario,
+                session,
+                strict=context.options.strict,
+                unsupported_fails=context.unsupported_fails,
+            )
+            result = blessed.after
+            if blessing.check and blessed.edited:
+                junit.record(self, result, context.options.issue_url)
+                raise outcomes.ScenarioFailed(result, blessing.check_failure(blessed))
         junit.record(self, result, context.options.issue_url)
         if result.fatal and result.abort is not None:
             # The backend can run no further scenario: stop, rather than fail every one.

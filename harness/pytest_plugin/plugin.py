@@ -17,6 +17,8 @@
   annotations for its markers and `-k` names (`harness.pytest_plugin.items`).
 - Header: the effective options, projects in force and backend, after the collection line,
   only in a session that collected scenarios.
+- Bless: `--vfio-bless`, `--vfio-bless-dry-run`, `--vfio-bless-check`,
+  `--vfio-bless-known-bugs` (`harness.pytest_plugin.bless`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 
 from harness.discovery import SUFFIX
 from harness.options import OptionError, parse_defines
+from harness.pytest_plugin import bless
 from harness.pytest_plugin.context import RunContext
 from harness.pytest_plugin.items import (
     CONTEXT,
@@ -63,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="scenario option, repeatable, last wins: includeFiles=<regex>, backend=<spec>, "
         "vfio:<option>=<value>, issueUrl=<template>, strict=true|false",
     )
+    bless.add_options(group)
     parser.addini(
         "vfio_defines", "scenario options as KEY=VALUE lines, before -D", type="linelist"
     )
@@ -82,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         options = parse_defines(defines)
     except OptionError as err:
         raise pytest.UsageError(str(err)) from None
+    bless.configure(config)  # before the backend opens: a usage error opens nothing
     try:
         worker = getattr(config, "workerinput", {}).get("workerid")
         session = open_backend(
@@ -125,9 +130,18 @@ def header(config: pytest.Config) -> list[str]:
     session = config.stash[SESSION]
     roots = ", ".join(str(root) for root in context.roots) or "nearest 'scenarios' folder"
     info = "".join(f", {key}={value}" for key, value in session.info.items())
+    # A process backend names its project when its child answers `initialize`; one that could
+    # not start has no name yet, and the first scenario fails with the reason.
+    nameless = (
+        [f"vfio: backend {context.options.backend} has no project name: its process did not "
+         "start or did not complete initialize (the first scenario's failure says why)"]
+        if not session.name
+        else []
+    )
     return [
         *(f"vfio: {line}" for line in context.options.describe()),
         f"vfio: projects in force: {', '.join(context.projects)}; scenario roots: {roots}",
+        *nameless,
         *([f"vfio: backend {session.name}{info}"] if info else []),
     ]
 

@@ -5,7 +5,8 @@ Computed from the reports the controller receives, so a run under pytest-xdist r
 same as a serial one. A scenario report is recognised by its `vfio_scenario` marker keyword. Each
 scenario counts once, at its worst phase: Failed is a failing test call (a failed match, or a
 harness bug), Errors a failure in setup or teardown, Known bugs an XFAIL, Skipped an ignored
-file.
+file. A scenario whose setup passed but whose call never reported (the run was interrupted
+while it ran: Ctrl-C, a worker lost) did not run: it counts as "Not run", never as passed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Status(enum.Enum):
     KNOWN_BUG = "Known bugs"
     SKIPPED = "Skipped"
     PASSED = "Passed"
+    NOT_RUN = "Not run"  # started (its setup passed) but its call never reported
 
 
 _LABEL = {
@@ -39,6 +41,7 @@ _LABEL = {
     Status.KNOWN_BUG: "xfail",
     Status.SKIPPED: "ignored",
     Status.PASSED: "passed",
+    Status.NOT_RUN: "not run",
 }
 
 
@@ -70,7 +73,8 @@ class ScenarioSummary:
                 self.unsupported[report.nodeid] = str(value)
 
     def counts(self) -> str:
-        """`Total N, Failed F, Errors E, Passed P, Known bugs K, Skipped S`."""
+        """`Total N, Failed F, Errors E, Passed P, Known bugs K, Skipped S` (and `, Not run
+        R` when an interrupted run left scenarios unfinished)."""
         counted = Counter(self.status.values())
         parts = [f"Total {len(self.status)}"]
         parts += [
@@ -79,13 +83,18 @@ class ScenarioSummary:
                 Status.FAILED, Status.ERROR, Status.PASSED, Status.KNOWN_BUG, Status.SKIPPED
             )
         ]
+        if counted[Status.NOT_RUN]:
+            parts.append(f"{Status.NOT_RUN.value} {counted[Status.NOT_RUN]}")
         return ", ".join(parts)
 
     def conformance(self) -> Conformance:
         """The conformance report of the scenarios that ran (for backends but the model)."""
-        report = Conformance(self.config.stash[SESSION].name)
         context = self.config.stash[CONTEXT]
+        # A process backend that never started has no project name: name it by its spec.
+        report = Conformance(self.config.stash[SESSION].name or context.options.backend)
         for node, status in self.status.items():
+            if status is Status.NOT_RUN:
+                continue  # it neither passed nor failed on this backend
             column = _COLUMN[status]
             if status is Status.SKIPPED and node in self.unsupported:
                 column = Column.UNSUPPORTED
@@ -140,4 +149,5 @@ def _status(report: pytest.TestReport) -> Status:
         return Status.FAILED if report.when == "call" else Status.ERROR
     if report.skipped:
         return Status.SKIPPED
-    return Status.PASSED
+    # A passed setup or teardown says nothing of the scenario: only its call does.
+    return Status.PASSED if report.when == "call" else Status.NOT_RUN

@@ -63,6 +63,11 @@ class FileRun:
     status: FileStatus
     empty: bool = False
 
+    @property
+    def ran(self) -> bool:
+        """Whether its statements ran (all of them, or up to an abort)."""
+        return self.status in _RAN
+
 
 _RAN = frozenset({FileStatus.RAN, FileStatus.STOPPED})
 
@@ -84,12 +89,12 @@ class Execution:
     @property
     def ran(self) -> tuple[str, ...]:
         """The files whose statements ran (all of them, or up to an abort)."""
-        return tuple(f.file for f in self.files if f.status in _RAN)
+        return tuple(f.file for f in self.files if f.ran)
 
     @property
     def not_run(self) -> tuple[str, ...]:
         """The files none of whose statements ran (a syntax error, or an earlier abort)."""
-        return tuple(f.file for f in self.files if f.status not in _RAN)
+        return tuple(f.file for f in self.files if not f.ran)
 
     @property
     def empty(self) -> tuple[str, ...]:

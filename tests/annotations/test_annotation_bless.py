@@ -347,3 +347,13 @@ def test_remedy_says_what_bless_does_for_each_finding() -> None:
         "the known bug /model/issue/2/ looks fixed: replace "
         "`//:: MissingOutput(b, /model/issue/2/)` (line 5) with `//:: ExpectedOutput(b)`",
     ]
+
+
+def test_remedy_writes_issue_links_through_the_given_link() -> None:
+    text = "//:: UnexpectedOutput(a, /model/issue/1/)\ny\n"
+    (finding,) = match([], read_text(text, FILE), PROJECTS).findings
+    words = remedy(finding, link=lambda issue: f"https://bugs.example/{issue.number}")
+    assert words == (
+        "the known bug https://bugs.example/1 looks fixed: remove "
+        "`//:: UnexpectedOutput(a, /model/issue/1/)` (line 1)"
+    )

@@ -124,3 +124,24 @@ def test_bless_leaves_only_stale_known_bugs_failing_and_is_idempotent(case: Case
         ), finding
     twice, changed = blessed(once, case, known_bugs=False)
     assert not changed and twice == once
+
+
+@given(cases, st.booleans())
+def test_the_line_map_takes_every_code_line_to_where_bless_moved_it(
+    case: Case, known_bugs: bool
+) -> None:
+    text = case.text()
+    assume(not read_text(text, FILE).diagnostics)
+    read = read_text(text, FILE)
+    outcome = match(outputs_in(text, case), read, PROJECTS, strict=True)
+    (result,) = plan([(FILE, text.encode())], read, outcome, known_bugs=known_bugs)
+    new_line = result.line_map()
+    old_lines, new_lines = text.split("\n"), result.new.decode().split("\n")
+    for number, line in enumerate(old_lines, 1):
+        moved = new_line(number)
+        annotation = line.strip().startswith("//::")
+        if moved is None:  # only annotation lines are removed
+            assert annotation, (number, line)
+        elif not annotation:  # code and comments stay as they were (an annotation may be replaced)
+            assert new_lines[moved - 1] == line, (number, line)
+    assert sum(new_line(n) is None for n in range(1, len(old_lines) + 1)) == len(result.deleted)

@@ -16,6 +16,7 @@ from annotations.rewrite import (
     Written,
     decode,
     encode,
+    sync_folders,
     unified_diff,
     write_atomically,
 )
@@ -114,3 +115,28 @@ def test_write_atomically_reports_a_missing_file(tmp_path: Path) -> None:
     result = write_atomically(tmp_path / "gone.vfio", b"old\n", b"new\n")
     assert result.status is Written.FAILED
     assert result.detail == "No such file or directory"
+
+
+def test_write_atomically_can_leave_the_folder_flush_to_sync_folders_once_per_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[str] = []  # "file" or "folder", per fsync
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    results = []
+    for name in ("a.vfio", "b.vfio"):
+        (tmp_path / name).write_bytes(b"old\n")
+        results.append(write_atomically(tmp_path / name, b"old\n", b"new\n", sync_folder=False))
+    assert flushed == ["file", "file"]  # each file's bytes before its rename, no folder yet
+    assert {result.folder for result in results} == {str(tmp_path)}
+    sync_folders(result.folder for result in results)
+    assert flushed == ["file", "file", "folder"]
+    flushed.clear()
+    (tmp_path / "c.vfio").write_bytes(b"old\n")
+    write_atomically(tmp_path / "c.vfio", b"old\n", b"new\n")
+    assert flushed == ["file", "folder"]  # by default, the folder at once

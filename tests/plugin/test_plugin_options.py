@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,3 +107,26 @@ def test_a_backend_class_that_exits_while_it_is_built_is_a_usage_error(
     result.stderr.fnmatch_lines(
         ["ERROR: -D backend='exiting:Exits': Exits(defaults) failed: SystemExit: no device"]
     )
+
+
+def test_header_says_why_a_process_backend_has_no_project_name(
+    pytester: pytest.Pytester, write_scenarios: Write
+) -> None:
+    # A child that exits during `initialize` names no project: the header leaves the empty
+    # name out and says what happened; the scenario fails with the reason, and the conformance
+    # report names the backend by its spec.
+    write_scenarios({"scenarios/a.vfio": PASSING})
+    spec = f"exec:{shlex.join([sys.executable, '-c', 'import sys; sys.exit(3)'])}"
+    result = pytester.runpytest("-D", f"backend={spec}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "vfio: projects in force: vfio; scenario roots: nearest 'scenarios' folder",
+            f"vfio: backend {spec} has no project name: its process did not start or did not "
+            "complete initialize (the first scenario's failure says why)",
+            f"scenarios/a.vfio: backend fault — backend {spec} exited with status 3 during "
+            "initialize",
+            f"Conformance of backend {spec} (scenarios per area):",
+        ]
+    )
+    assert "projects in force: vfio, " not in result.stdout.str()

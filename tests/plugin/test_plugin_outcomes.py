@@ -71,9 +71,8 @@ def test_stale_known_bug_fails_naming_the_fixed_issue_and_the_annotation(
         [
             "Unexpected output but missing (known bug looks fixed):",
             "scenarios/dma/stale.vfio:3: dma.map.failed:overlap — *",
-            "stale known bug: /model/issue/12/ looks fixed; remove "
-            "`//:: UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)` "
-            "at scenarios/dma/stale.vfio:2",
+            "the known bug /model/issue/12/ looks fixed: remove "
+            "`//:: UnexpectedOutput(dma.map.failed:overlap, /model/issue/12/)` (line 2)",
         ]
     )
 
@@ -97,9 +96,9 @@ def test_stale_missing_output_says_to_make_it_an_expected_output(
         [
             "Missing output but present (known bug looks fixed):",
             "scenarios/dma/fixed.vfio:4: dma.map.failed:overlap — *",
-            "stale known bug: /model/issue/13/ looks fixed; replace "
-            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` at "
-            "scenarios/dma/fixed.vfio:3 with `//:: ExpectedOutput(dma.map.failed:overlap)`",
+            "the known bug /model/issue/13/ looks fixed: replace "
+            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` (line 3) "
+            "with `//:: ExpectedOutput(dma.map.failed:overlap)`",
         ]
     )
 
@@ -304,8 +303,8 @@ def test_a_stale_missing_output_beside_its_expected_output_is_to_be_removed(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "stale known bug: /model/issue/13/ looks fixed; remove "
-            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` at "
-            "scenarios/both.vfio:4"
+            "the known bug /model/issue/13/ looks fixed: remove "
+            "`//:: MissingOutput(dma.map.failed:overlap, /model/issue/13/)` (line 4); the "
+            "ExpectedOutput(dma.map.failed:overlap) beside it accepts the output"
         ]
     )

@@ -90,7 +90,7 @@ def test_a_character_no_token_starts_is_located_in_a_file_near_a_limit_too() -> 
     # Found by the fuzz campaign: a file that may reach a limit is parsed token by token, and
     # there a lexer error (a no-break space) escaped as an AttributeError.
     deep = f"assert {'(' * (MAX_NESTING + 1)}1{')' * (MAX_NESTING + 1)}\n"
-    near, far = error_of("\u00a0\n" + deep), error_of("\u00a0\nassert (1)\n")
+    near, far = syntax_error_of("\u00a0\n" + deep), syntax_error_of("\u00a0\nassert (1)\n")
     assert (near.line, near.column, near.message) == (far.line, far.column, far.message)
     assert near.message.startswith("unexpected character '\\xa0' (U+00A0 NO-BREAK SPACE)")
 

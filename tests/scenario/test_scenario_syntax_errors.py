@@ -274,7 +274,7 @@ def test_control_character_is_escaped_and_named() -> None:
 def test_a_look_alike_character_is_named_by_its_code_point(
     text: str, column: int, message: str, hint: str
 ) -> None:
-    error = error_of(text)
+    error = syntax_error_of(text)
     assert (error.line, error.column, error.message) == (1, column, message)
     assert error.hint is not None and error.hint.startswith(hint)
 
@@ -303,13 +303,13 @@ def test_a_look_alike_character_is_named_by_its_code_point(
 def test_a_long_word_is_quoted_by_its_start_and_length(text: str, message: str) -> None:
     # Found by the fuzz campaign: a message quoted the whole word, 100,000 characters of it,
     # into the one-line summary (--tb=line, -r, junit).
-    assert error_of(text).message == message
+    assert syntax_error_of(text).message == message
 
 
 def test_a_cr_without_lf_between_two_statements_is_named_in_the_hint() -> None:
     # Found by the fuzz campaign: a CR alone is blank space, so an editor's two lines are one
     # here; "one statement per line" would puzzle whoever sees two lines.
-    error = error_of("container c0\r\nmap c0 iova=0 vaddr=0 size=4K\rassert 1\n")
+    error = syntax_error_of("container c0\r\nmap c0 iova=0 vaddr=0 size=4K\rassert 1\n")
     assert (error.line, error.column) == (2, 31)
     assert error.hint == (
         "this line holds a CR without LF (an old Mac line end), which is no line break: save"
