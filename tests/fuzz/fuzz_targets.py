@@ -259,7 +259,7 @@ def check_annotations(case: AnnotationCase) -> None:
         for finding in outcome.findings:
             assert finding.file == file and finding.message, finding
             remedy(finding)
-            stale_advice(finding, "https://t.example/{project}/{issue}", read.annotations)
+            stale_advice(finding, "https://t.example/{project}/{issue}")
 
 
 # ---------------------------------------------------------------- -D entries and issue links
